@@ -1,0 +1,7 @@
+"""``python -m hallctl`` runs the CLI."""
+
+import sys
+
+from hallctl.cli import main
+
+sys.exit(main())

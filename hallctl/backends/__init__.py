@@ -1,0 +1,1 @@
+"""Where simulations run: ``native`` (threads over hallctl.sim) and ``julia`` (HallThruster.jl)."""

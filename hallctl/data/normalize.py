@@ -1,0 +1,330 @@
+"""``hallctl normalize``: filter the raw campaign and z-score it into one training tensor.
+
+Row r of a record is stored as x_r = (g_r(q_r) − μ_r) / s_r with g_r = ln for positive quantities
+(``log_fields``/``log_scalars``) and the identity otherwise; μ_r is the pooled mean over all cells
+and kept simulations and s_r = std_r / target_std, so every row has std ``target_std`` (model.md
+§1). :func:`denormalize` is the exact inverse. The shards are streamed twice (statistics, then the
+tensor written straight into the output file), so memory stays bounded by one shard.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from hallctl.data.store import (
+    Dataset,
+    RawRecords,
+    atomic_write,
+    make_provenance,
+    read_dataset,
+    read_raw_shard,
+    write_dataset,
+)
+from hallctl.errors import DataError
+from hallctl.project import NormalizeSection, Project
+from hallctl.report import Reporter, resolve
+
+__all__ = ["NormalizeSummary", "build_rows", "denormalize", "filter_reasons", "normalize_tensor", "run"]
+
+SCALAR_UNITS = {
+    "anode_mass_flow_rate_kg_s": "kg/s", "discharge_voltage_v": "V", "magnetic_field_scale": "",
+    "cathode_coupling_voltage_v": "V", "neutral_velocity_m_s": "m/s", "wall_loss_scale": "",
+    "anom_minimum": "", "anom_width": "", "anom_slope": "", "anom_step": "", "anom_scale": "", "anom_center": "",
+    "discharge_current_A": "A", "thrust_N": "N", "ion_current_A": "A", "anode_efficiency": "",
+}
+_LOG_FLOOR = 1e-30  # positive quantities that are exactly zero (absent charge states) stay finite
+
+
+# ----------------------------------------------------------------------------------------------
+# The exact transform and its inverse
+# ----------------------------------------------------------------------------------------------
+
+
+def normalize_tensor(phys: np.ndarray, norm: dict[str, Any]) -> np.ndarray:
+    """Physical values (…, R, W) → normalized tensor, rows as in ``norm``."""
+    log = np.asarray(norm["log"], dtype=bool)[:, None]
+    mean = np.asarray(norm["mean"], dtype=float)[:, None]
+    std = np.asarray(norm["std"], dtype=float)[:, None]
+    q = np.asarray(phys, dtype=float)
+    g = np.where(log, np.log(np.maximum(q, _LOG_FLOOR)), q)
+    return (g - mean) / std
+
+
+def denormalize(x: np.ndarray, norm: dict[str, Any]) -> np.ndarray:
+    """Normalized tensor (…, R, W) → physical units: q_r = g_r⁻¹(x_r s_r + μ_r)."""
+    log = np.asarray(norm["log"], dtype=bool)[:, None]
+    mean = np.asarray(norm["mean"], dtype=float)[:, None]
+    std = np.asarray(norm["std"], dtype=float)[:, None]
+    g = np.asarray(x, dtype=float) * std + mean
+    return np.where(log, np.exp(np.minimum(g, 700.0)), g)
+
+
+# ----------------------------------------------------------------------------------------------
+# Filters
+# ----------------------------------------------------------------------------------------------
+
+
+def filter_reasons(rec: RawRecords, cfg: NormalizeSection) -> list[str]:
+    """Why each successful record is removed ('' = kept); the first failing test names it."""
+    f = {name: rec.fields[:, j].astype(float) for j, name in enumerate(rec.field_names)}
+    perf = {name: rec.performance[:, j] for j, name in enumerate(rec.performance_names)}
+    vd = rec.params[:, rec.param_names.index("discharge_voltage_v")]
+    current, thrust = perf["discharge_current_A"], perf["thrust_N"]
+    out = []
+    needed = [f[name] for name in cfg.fields if name in f]
+    for i in range(len(rec)):
+        phi, nu_an, ui, ue = f["phi"][i], f["nu_an"][i], f["ui_1"][i], f["ue"][i]
+        finite = all(np.all(np.isfinite(a[i])) for a in needed) and np.isfinite(current[i]) and np.isfinite(thrust[i])
+        if not finite:
+            out.append("non-finite value")
+        elif not cfg.min_current_A <= current[i] <= cfg.max_current_A:
+            out.append("discharge current out of range")
+        elif not cfg.min_thrust_N <= thrust[i] <= cfg.max_thrust_N:
+            out.append("thrust out of range")
+        elif (phi.min() > cfg.max_min_potential_frac * vd[i] or phi.min() < cfg.min_potential_V
+              or phi.max() > cfg.max_potential_frac * vd[i]):
+            out.append("potential out of bounds")
+        elif not (cfg.nu_an_max_range[0] < nu_an.max() < cfg.nu_an_max_range[1]
+                  and cfg.nu_an_min_range[0] < nu_an.min() < cfg.nu_an_min_range[1]):
+            out.append("anomalous collision frequency out of range")
+        elif (np.argmax(ui) < cfg.shock_position_frac * len(ui)) and ui.max() > cfg.shock_ratio * ui[-1]:
+            out.append("ion-velocity shock")
+        elif np.abs(ue).max() >= cfg.max_abs_ue_m_s:
+            out.append("electron velocity too large")
+        else:
+            out.append("")
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Rows
+# ----------------------------------------------------------------------------------------------
+
+
+def _psd_rows(series: np.ndarray, t_s: np.ndarray, bins: int, start_fraction: float) -> np.ndarray:
+    """Log-binned one-sided PSD of the discharge current over the averaging window, (N, bins)."""
+    n0 = int(len(t_s) * start_fraction)
+    x = series[:, n0:].astype(float)
+    x = x - x.mean(axis=1, keepdims=True)
+    dt = float(t_s[1] - t_s[0])
+    spec = np.abs(np.fft.rfft(x, axis=1)) ** 2 * dt / max(x.shape[1], 1)
+    freqs = np.fft.rfftfreq(x.shape[1], dt)
+    edges = np.geomspace(max(freqs[1], 1e-12), freqs[-1] * (1 + 1e-9), bins + 1)
+    out = np.empty((len(series), bins))
+    for b in range(bins):
+        sel = (freqs >= edges[b]) & (freqs < edges[b + 1])
+        out[:, b] = spec[:, sel].mean(axis=1) if sel.any() else np.nan
+    return np.maximum(out, _LOG_FLOOR)
+
+
+@dataclass
+class RowSpec:
+    """Names, kinds, units and log flags of the tensor rows."""
+
+    names: list[str]
+    kinds: list[str]
+    units: list[str]
+    log: list[bool]
+
+
+def row_spec(cfg: NormalizeSection, field_units: dict[str, str]) -> RowSpec:
+    names = list(cfg.fields) + list(cfg.scalars) + [f"psd_{b}" for b in range(cfg.psd_bins)]
+    kinds = ["field"] * len(cfg.fields) + ["scalar"] * (len(cfg.scalars) + cfg.psd_bins)
+    units = [field_units.get(n, "") for n in cfg.fields] + [SCALAR_UNITS.get(n, "") for n in cfg.scalars]
+    units += ["A^2/Hz"] * cfg.psd_bins
+    log = [n in cfg.log_fields for n in cfg.fields] + [n in cfg.log_scalars for n in cfg.scalars]
+    log += [True] * cfg.psd_bins
+    return RowSpec(names, kinds, units, log)
+
+
+def build_rows(rec: RawRecords, keep: np.ndarray, cfg: NormalizeSection, grid_m: np.ndarray,
+               start_fraction: float) -> np.ndarray:
+    """Physical rows (n_kept, R, W) of the kept records: fields resampled onto ``grid_m``, then
+    scalars (parameters, performance) and PSD bins repeated along the grid."""
+    idx = np.flatnonzero(keep)
+    W = len(grid_m)
+    fields = {name: rec.fields[idx, j].astype(float) for j, name in enumerate(rec.field_names)}
+    missing = [n for n in cfg.fields if n not in fields]
+    if missing:
+        raise DataError(f"raw shards lack field(s) {missing}; remove them from normalize.fields")
+    # Make the total collision frequency at least the anomalous one; never touch nu_an itself.
+    if "nu_e" in fields and "nu_an" in fields:
+        fields["nu_e"] = np.maximum(fields["nu_e"], fields["nu_an"])
+    rows = []
+    for name in cfg.fields:
+        q = fields[name]
+        if q.shape[1] != W or not np.allclose(grid_m, rec.z_m):
+            q = np.stack([np.interp(grid_m, rec.z_m, qi) for qi in q]) if len(q) else np.zeros((0, W))
+        rows.append(q)
+    lookup = {n: rec.params[idx, j] for j, n in enumerate(rec.param_names)}
+    lookup.update({n: rec.performance[idx, j] for j, n in enumerate(rec.performance_names)})
+    for name in cfg.scalars:
+        if name not in lookup:
+            raise DataError(f"normalize.scalars names '{name}', which the raw shards do not hold; "
+                            f"available: {', '.join(lookup)}")
+        rows.append(np.repeat(lookup[name][:, None], W, axis=1))
+    if cfg.psd_bins:
+        j = rec.series_names.index("discharge_current_A")
+        psd = _psd_rows(rec.series[idx, j], rec.t_s, cfg.psd_bins, start_fraction)
+        rows += [np.repeat(psd[:, b:b + 1], W, axis=1) for b in range(cfg.psd_bins)]
+    return np.stack(rows, axis=1) if len(idx) else np.zeros((0, len(rows), W))
+
+
+# ----------------------------------------------------------------------------------------------
+# The command
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class NormalizeSummary:
+    output: Path
+    table_csv: Path
+    kept: int
+    total: int
+    report: dict[str, Any]
+
+
+class _Moments:
+    """Pooled per-row mean and variance, merged shard by shard (Chan et al.), in float64."""
+
+    def __init__(self, rows: int) -> None:
+        self.n = 0
+        self.mean = np.zeros(rows)
+        self.m2 = np.zeros(rows)
+
+    def add(self, g: np.ndarray) -> None:  # g: (n, R, W)
+        if g.size == 0:
+            return
+        x = np.moveaxis(g, 1, 0).reshape(g.shape[1], -1)
+        nb = x.shape[1]
+        mb = x.mean(axis=1)
+        m2b = ((x - mb[:, None]) ** 2).sum(axis=1)
+        delta = mb - self.mean
+        tot = self.n + nb
+        self.mean = self.mean + delta * nb / tot
+        self.m2 = self.m2 + m2b + delta**2 * self.n * nb / tot
+        self.n = tot
+
+    def std(self) -> np.ndarray:
+        return np.sqrt(self.m2 / max(self.n - 1, 1))
+
+
+def _shards(project: Project) -> list[Path]:
+    raw = project.data_dir / "raw"
+    shards = sorted(raw.glob("shard-*.h5"))
+    if not shards:
+        raise DataError(f"no raw shards in {raw}; run `hallctl generate` first")
+    return shards
+
+
+def run(project: Project, *, norm_from: Path | None = None, output: Path | None = None,
+        report: Reporter | None = None) -> NormalizeSummary:
+    """Filter, transform and z-score every successful simulation of the campaign.
+
+    Raises:
+        DataError: no shards, nothing left after filtering, or an incompatible ``norm_from`` file.
+    """
+    report = resolve(report)
+    cfg = project.normalize
+    shards = _shards(project)
+    output = output or project.data_dir / "normalized.h5"
+    first = read_raw_shard(shards[0], load_series=False)
+    spec = row_spec(cfg, dict(zip(first.field_names, first.field_units, strict=True)))
+    z = first.z_m
+    grid = np.linspace(z[0], z[-1], cfg.resolution) if cfg.resolution else z.copy()
+    start_fraction = project.simulation.average_start_fraction
+    log = np.asarray(spec.log)[:, None]
+
+    # Pass 1: filters and statistics.
+    failed: Counter[str] = Counter()
+    removed: Counter[str] = Counter()
+    moments = _Moments(len(spec.names))
+    keep_masks: list[np.ndarray] = []
+    total = 0
+    with report.progress("normalize: statistics", total=len(shards), unit="shards") as bar:
+        for path in shards:
+            rec = read_raw_shard(path, load_series=cfg.psd_bins > 0)
+            total += len(rec)
+            ok = np.array([s == "success" for s in rec.status], dtype=bool)
+            for s, r in zip(rec.status, rec.reason, strict=True):
+                if s != "success":
+                    failed[f"{s}: {r.split(' at t=')[0][:60]}"] += 1
+            reasons = filter_reasons(rec, cfg)
+            keep = ok & np.array([r == "" for r in reasons], dtype=bool)
+            removed.update(r for r, k in zip(reasons, ok, strict=True) if k and r)
+            keep_masks.append(keep)
+            phys = build_rows(rec, keep, cfg, grid, start_fraction)
+            moments.add(np.where(log, np.log(np.maximum(phys, _LOG_FLOOR)), phys))
+            bar.advance(1)
+    kept = int(sum(m.sum() for m in keep_masks))
+    filter_report = {"total": total, "failed_simulations": dict(failed), "removed": dict(removed), "kept": kept}
+    if kept == 0:
+        raise DataError(f"no simulation survived the filters ({total} records: {sum(failed.values())} failed, "
+                        f"removed {dict(removed)}); check the campaign or loosen the [normalize] bounds")
+
+    if norm_from is not None:
+        other = read_dataset(norm_from, load_tensor=False, hint="--norm-from needs a normalized dataset")
+        if other.rows != spec.names or list(other.log) != spec.log:
+            raise DataError(f"{norm_from} has rows {other.rows}, this dataset {spec.names}; the rows and log "
+                            "flags must match to reuse its normalization")
+        mean, std = np.asarray(other.mean), np.asarray(other.std)
+    else:
+        mean = moments.mean
+        raw_std = moments.std()
+        constant = raw_std <= 1e-9 * np.maximum(np.abs(mean), 1e-300)  # e.g. an absent charge state
+        std = np.where(constant, 1.0, raw_std) / cfg.target_std
+    norm = {"log": spec.log, "mean": mean, "std": std}
+
+    # Pass 2: write the tensor straight into the output file.
+    attrs = {"channel_length_m": first.attrs.get("channel_length_m"), "campaign_id": first.attrs.get("campaign_id"),
+             "resolution": len(grid)}
+    prov = make_provenance(project, seed=project.generate.seed, command="normalize",
+                           extra={"norm_from": str(norm_from) if norm_from else None})
+    ds = Dataset(tensor=np.zeros((0, len(spec.names), len(grid)), np.float32), rows=spec.names, kinds=spec.kinds,
+                 units=spec.units, log=spec.log, mean=mean, std=std, grid_m=grid, record_id=np.zeros(0, np.int64),
+                 target_std=cfg.target_std, split="all", source_shards=[p.name for p in shards],
+                 filter_report=filter_report, attrs=attrs)
+    with atomic_write(output) as tmp:
+        _write_streamed(tmp, ds, prov, shards, keep_masks, kept, cfg, grid, start_fraction, norm, report)
+    table = output.with_name(output.stem + "_normalization.csv")
+    _write_table(table, spec, mean, std)
+    return NormalizeSummary(output=output, table_csv=table, kept=kept, total=total, report=filter_report)
+
+
+def _write_streamed(tmp: Path, ds: Dataset, prov: dict[str, Any], shards: list[Path], keep_masks: list[np.ndarray],
+                    kept: int, cfg: NormalizeSection, grid: np.ndarray, start_fraction: float,
+                    norm: dict[str, Any], report: Reporter) -> None:
+    write_dataset(tmp, ds, prov)  # the schema with an empty tensor, then filled in place
+    with h5py.File(tmp, "a") as f:
+        del f["tensor"], f["record_id"]
+        tensor = f.create_dataset("tensor", shape=(kept, len(ds.rows), len(grid)), dtype=np.float32,
+                                  chunks=(min(kept, 256), len(ds.rows), len(grid)), compression="gzip",
+                                  compression_opts=4, shuffle=True)
+        tensor.attrs["rows"] = np.array(ds.rows, dtype=object)
+        ids = f.create_dataset("record_id", shape=(kept,), dtype=np.int64)
+        pos = 0
+        with report.progress("normalize: writing", total=len(shards), unit="shards") as bar:
+            for path, keep in zip(shards, keep_masks, strict=True):
+                if keep.any():
+                    rec = read_raw_shard(path, load_series=cfg.psd_bins > 0)
+                    x = normalize_tensor(build_rows(rec, keep, cfg, grid, start_fraction), norm)
+                    tensor[pos:pos + len(x)] = x.astype(np.float32)
+                    ids[pos:pos + len(x)] = rec.index[keep]
+                    pos += len(x)
+                bar.advance(1)
+
+
+def _write_table(path: Path, spec: RowSpec, mean: np.ndarray, std: np.ndarray) -> None:
+    """The normalization table for people: row, kind, unit, log flag, mean and divisor."""
+    with atomic_write(path) as tmp, open(tmp, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["row", "kind", "unit", "log", "mean", "std"])
+        for i, name in enumerate(spec.names):
+            w.writerow([name, spec.kinds[i], spec.units[i], int(spec.log[i]), f"{mean[i]:.10g}", f"{std[i]:.10g}"])

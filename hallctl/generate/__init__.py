@@ -1,0 +1,1 @@
+"""Random simulation campaigns: priors → jobs → backend → raw shards."""

@@ -1,0 +1,248 @@
+"""``hallctl generate``: a campaign of N random simulations, threaded, sharded, resumable.
+
+Layout under ``<data>/raw/``: ``campaign.json`` (the campaign's identity: the configuration that
+determines its results) and ``shard-NNNNN.h5`` files. The open shard is rewritten atomically after
+every finished simulation, so Ctrl-C or a kill loses only simulations in flight; re-running the
+same command continues to N without redoing finished indices.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from hallctl.data.store import atomic_write, make_provenance, write_raw_shard
+from hallctl.errors import DataError
+from hallctl.generate.records import RECORD_FIELDS, SimOutcome, to_records
+from hallctl.generate.setup import SimJob, draw_job, sim_config_for, thruster_from_project
+from hallctl.project import PARAMETER_NAMES, Project
+from hallctl.report import Reporter, resolve
+
+__all__ = ["CampaignSummary", "campaign_identity", "dry_run", "raw_dir", "run", "scan_raw"]
+
+# [simulation] keys that only set `hallctl simulate`'s nominal point: they do not change a campaign
+_NOMINAL_KEYS = set(PARAMETER_NAMES)
+
+
+@dataclass
+class CampaignSummary:
+    """What a generate call did."""
+
+    raw_dir: Path
+    num_sims: int
+    already_done: int
+    ran: int
+    successes: int
+    failures: dict[str, int] = field(default_factory=dict)
+    wall_s: float = 0.0
+    threads: int = 1
+    interrupted: bool = False
+
+    @property
+    def sims_per_s(self) -> float:
+        return self.ran / self.wall_s if self.wall_s > 0 else 0.0
+
+
+def raw_dir(project: Project) -> Path:
+    return project.data_dir / "raw"
+
+
+def campaign_identity(project: Project) -> dict[str, Any]:
+    """The configuration that determines a campaign's results (not N, threads or shard size)."""
+    sim = {k: v for k, v in project.to_dict()["simulation"].items() if k not in _NOMINAL_KEYS}
+    ident = {
+        "backend": project.generate.backend,
+        "seed": project.generate.seed,
+        "thruster": project.to_dict()["thruster"],
+        "simulation": sim,
+        "params": project.to_dict()["generate"]["params"],
+    }
+    text = json.dumps(ident, sort_keys=True)
+    return {"campaign_id": hashlib.sha256(text.encode()).hexdigest()[:16], **ident}
+
+
+def _differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
+    keys = sorted(set(a) | set(b))
+    out: list[str] = []
+    for k in keys:
+        if k == "campaign_id":
+            continue
+        va, vb = a.get(k), b.get(k)
+        if isinstance(va, dict) and isinstance(vb, dict):
+            out += _differences(va, vb, f"{prefix}{k}.")
+        elif va != vb:
+            out.append(f"{prefix}{k}")
+    return out
+
+
+def _claim_directory(directory: Path, ident: dict[str, Any], force: bool) -> None:
+    """Record the campaign in ``directory``, refusing one made by another configuration."""
+    marker = directory / "campaign.json"
+    if marker.is_file():
+        old = json.loads(marker.read_text())
+        if old.get("campaign_id") == ident["campaign_id"]:
+            return
+        diff = ", ".join(_differences(old, ident)[:4]) or "configuration"
+        if not force:
+            raise DataError(f"{directory} holds a campaign with a different configuration (differs in: {diff}); "
+                            "use another paths.data, or pass --force to move the old campaign aside")
+        aside = directory.with_name(f"{directory.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
+        directory.rename(aside)
+    directory.mkdir(parents=True, exist_ok=True)
+    with atomic_write(marker) as tmp:
+        tmp.write_text(json.dumps(ident, indent=2, sort_keys=True))
+
+
+def scan_raw(directory: Path) -> tuple[dict[int, str], list[Path]]:
+    """Finished indices (index → status) and the shard files of a raw directory."""
+    done: dict[int, str] = {}
+    shards = sorted(directory.glob("shard-*.h5"))
+    for path in shards:
+        try:
+            with h5py.File(path, "r") as f:
+                statuses = [s.decode() if isinstance(s, bytes) else str(s) for s in f["status"][()]]
+                for i, s in zip(f["index"][()], statuses, strict=True):
+                    done[int(i)] = s
+        except (OSError, KeyError):
+            continue  # an unreadable file is not a finished simulation
+    return done, shards
+
+
+def _clean_temporaries(directory: Path) -> None:
+    for tmp in directory.glob(".shard-*.tmp-*"):
+        tmp.unlink(missing_ok=True)
+
+
+def _reason_class(reason: str) -> str:
+    """Short failure class for counting (drop times and numbers after the first clause)."""
+    text = reason.split(" at t=")[0].split(";")[0].split(":")[0].strip()
+    return text[:48] or "unknown"
+
+
+class _ShardWriter:
+    """Accumulates finished simulations; rewrites the open shard after each one."""
+
+    def __init__(self, directory: Path, project: Project, ident: dict[str, Any], size: int,
+                 start_number: int) -> None:
+        self.directory, self.project, self.ident, self.size = directory, project, ident, size
+        self.number = start_number
+        self.jobs: list[SimJob] = []
+        self.outcomes: list[SimOutcome] = []
+        s = project.simulation
+        L = thruster_from_project(project).channel_length_m
+        edges = np.linspace(0.0, s.domain_channel_lengths * L, s.num_cells + 1)
+        self.z_m = 0.5 * (edges[1:] + edges[:-1])
+        self.t_s = np.linspace(0.0, s.duration_s, s.num_save)
+
+    def add(self, job: SimJob, outcome: SimOutcome) -> None:
+        self.jobs.append(job)
+        self.outcomes.append(outcome)
+        self._write()
+        if len(self.jobs) >= self.size:
+            self.number += 1
+            self.jobs, self.outcomes = [], []
+
+    def _write(self) -> None:
+        attrs = {"campaign_id": self.ident["campaign_id"], "backend": self.project.generate.backend,
+                 "channel_length_m": thruster_from_project(self.project).channel_length_m,
+                 "units": dict(RECORD_FIELDS)}
+        records = to_records(self.jobs, self.outcomes, z_m=self.z_m, t_s=self.t_s, attrs=attrs)
+        prov = make_provenance(self.project, seed=self.project.generate.seed, command="generate",
+                               extra={"campaign_id": self.ident["campaign_id"]})
+        write_raw_shard(self.directory / f"shard-{self.number:05d}.h5", records, prov)
+
+
+def _next_shard_number(shards: list[Path]) -> int:
+    numbers = [int(p.stem.split("-")[1]) for p in shards if p.stem.split("-")[1].isdigit()]
+    return max(numbers, default=-1) + 1
+
+
+def dry_run(project: Project, n: int = 5) -> list[SimJob]:
+    """The first ``n`` draws of the campaign (nothing is simulated or written)."""
+    thruster = thruster_from_project(project)
+    return [draw_job(project, i, thruster) for i in range(min(n, project.generate.num_sims))]
+
+
+def run(project: Project, *, force: bool = False, status_file: Path | None = None,
+        report: Reporter | None = None) -> CampaignSummary:
+    """Run (or continue) the campaign of ``project`` until ``generate.num_sims`` are finished.
+
+    Raises:
+        DataError: the data directory holds a different campaign (unless ``force``).
+        BackendError: the julia backend was asked for on a machine without Julia.
+        KeyboardInterrupt: after saving every finished simulation.
+    """
+    report = resolve(report)
+    g = project.generate
+    threads = g.threads or os.cpu_count() or 1
+    if g.backend == "julia":
+        from hallctl.backends.julia import check_backend
+
+        check_backend()  # fails fast, before touching the data directory
+    ident = campaign_identity(project)
+    directory = raw_dir(project)
+    _claim_directory(directory, ident, force)
+    _clean_temporaries(directory)
+    done, shards = scan_raw(directory)
+    todo = [i for i in range(g.num_sims) if i not in done]
+    summary = CampaignSummary(raw_dir=directory, num_sims=g.num_sims, already_done=g.num_sims - len(todo),
+                              ran=0, successes=0, threads=threads)
+    if not todo:
+        report.info(f"campaign complete: {g.num_sims} simulations in {directory}")
+        return summary
+    if done:
+        report.info(f"resuming: {len(done)} simulations already in {directory}, {len(todo)} to go")
+    thruster = thruster_from_project(project)
+    writer = _ShardWriter(directory, project, ident, g.shard_size, _next_shard_number(shards))
+    jobs = (draw_job(project, i, thruster) for i in todo)
+    failures: Counter[str] = Counter()
+    stop = threading.Event()
+    start = time.perf_counter()
+    if g.backend == "julia":
+        from hallctl.backends.julia import run_julia
+
+        stream = run_julia(jobs, lambda job: sim_config_for(project, job, thruster), threads=threads, stop=stop)
+    else:
+        from hallctl.backends.native import run_native
+
+        stream = run_native(jobs, lambda job: sim_config_for(project, job, thruster), threads=threads, stop=stop)
+    try:
+        with report.progress(f"generate ({g.backend}, {threads} threads)", total=len(todo), unit="sims") as bar:
+            for job, outcome in stream:
+                writer.add(job, outcome)
+                summary.ran += 1
+                if outcome.status == "success":
+                    summary.successes += 1
+                else:
+                    failures[_reason_class(outcome.reason)] += 1
+                elapsed = time.perf_counter() - start
+                fields = {"ok": summary.successes, "failed": summary.ran - summary.successes,
+                          "sims/s": summary.ran / elapsed}
+                fields.update({k[:24]: v for k, v in failures.most_common(3)})
+                bar.advance(1, **fields)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        stop.set()
+        stream.close()
+        raise
+    finally:
+        summary.wall_s = time.perf_counter() - start
+        summary.failures = dict(failures)
+    return summary
+
+
+def load_campaign_marker(directory: Path) -> dict[str, Any]:
+    marker = directory / "campaign.json"
+    if not marker.is_file():
+        raise DataError(f"{directory} holds no campaign; run `hallctl generate` first")
+    return json.loads(marker.read_text())

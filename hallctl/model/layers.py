@@ -1,0 +1,172 @@
+"""Magnitude-preserving (MP) primitives of the EDM2 U-Net, in 1D (model.md §3.1).
+
+Each primitive is one equation of Karras et al., "Analyzing and Improving the Training Dynamics of
+Diffusion Models" (EDM2, arXiv:2312.02696); equation numbers refer to that paper. Every primitive
+maps unit-variance inputs to unit-variance outputs, which is what lets EDM2 drop normalization
+layers, biases and weight decay.
+
+Tensors are ``(B, C, W)``: batch, channels, axial points. Written from the paper and model.md;
+no code was copied from NVlabs/edm2.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = [
+    "CosineAttention",
+    "MPConv",
+    "MPFourier",
+    "downsample",
+    "mp_cat",
+    "mp_silu",
+    "mp_sum",
+    "normalize",
+    "upsample",
+]
+
+EPS = 1e-4  # ε of normalize (model.md §3.1)
+SILU_RMS = 0.596  # RMS of SiLU(a) for a ~ N(0, 1)
+
+
+def normalize(x: Tensor, dim: int | tuple[int, ...] | None = None, eps: float = EPS) -> Tensor:
+    """normalize(v) = v / (ε + ‖v‖/√n): unit RMS over ``dim`` (default: all but the first axis).
+
+    Args:
+        x: tensor of any shape; the first axis indexes independent vectors when ``dim`` is None.
+        dim: axes holding the n entries of one vector.
+        eps: ε, keeps the division finite for a zero vector.
+    """
+    if dim is None:
+        dim = tuple(range(1, x.ndim))
+    norm = torch.linalg.vector_norm(x, dim=dim, keepdim=True, dtype=torch.float32)
+    n = x.numel() // max(norm.numel(), 1)
+    norm = torch.add(eps, norm, alpha=1.0 / math.sqrt(n))
+    return x / norm.to(x.dtype)
+
+
+# Eq. (81)
+def mp_silu(a: Tensor) -> Tensor:
+    """MP-SiLU(a) = SiLU(a) / 0.596."""
+    return F.silu(a) / SILU_RMS
+
+
+# Eq. (88)
+def mp_sum(a: Tensor, b: Tensor, t: float = 0.5) -> Tensor:
+    """MP-sum(a, b; t) = ((1 − t) a + t b) / √((1 − t)² + t²); t is the share of ``b``."""
+    return a.lerp(b, t) / math.sqrt((1 - t) ** 2 + t**2)
+
+
+# Eq. (103)
+def mp_cat(a: Tensor, b: Tensor, t: float = 0.5, dim: int = 1) -> Tensor:
+    """MP-concat along ``dim``: a·(1 − t)K/√N_a ‖ b·tK/√N_b, K = √((N_a + N_b)/((1 − t)² + t²))."""
+    N_a, N_b = a.shape[dim], b.shape[dim]
+    K = math.sqrt((N_a + N_b) / ((1 - t) ** 2 + t**2))
+    w_a = K / math.sqrt(N_a) * (1 - t)
+    w_b = K / math.sqrt(N_b) * t
+    return torch.cat([w_a * a, w_b * b], dim=dim)
+
+
+def downsample(x: Tensor) -> Tensor:
+    """Filter [½, ½] with stride 2: the mean of each adjacent pair, (B, C, W) → (B, C, W/2).
+
+    A smooth signal keeps its RMS; white noise loses a factor √2, which the pixel norm that
+    follows every encoder down-sampling restores (model.md §3.2).
+    """
+    return F.avg_pool1d(x, kernel_size=2)
+
+
+def upsample(x: Tensor) -> Tensor:
+    """Transposed filter [½, ½] with gain 2 (= stride in 1D): each value twice, (B, C, W) → (B, C, 2W).
+
+    Gain 2, not the 2D factor 4 upstream copied (model.md §3.1), so the RMS is kept exactly.
+    """
+    return x.repeat_interleave(2, dim=-1)
+
+
+class MPConv(nn.Module):
+    """Eqs. (47)/(66): MP convolution (or linear map) with forced weight normalization, no bias.
+
+    The stored weight W (out × in × k, or out × in) starts N(0, 1). In training, each forward first
+    overwrites it with normalize(W_o) per output unit o (Eq. 66, no gradient) unless the caller
+    does this once per step for all layers (``force_in_forward = False``, see
+    :func:`hallctl.model.runtime.force_normalize_`); the layer then uses
+    W_eff = g · normalize(W) / √(in·k) (Eq. 47), so a unit-variance input gives variance g².
+    In eval mode with frozen weights, W_eff/g is computed once and cached until W changes.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: int | None, generator=None) -> None:
+        super().__init__()
+        shape = (out_channels, in_channels) if kernel is None else (out_channels, in_channels, kernel)
+        self.weight = nn.Parameter(torch.randn(shape, generator=generator))
+        self.fan_in = in_channels * (kernel or 1)
+        self.force_in_forward = True
+        self._cache: tuple[tuple, Tensor] | None = None
+
+    def unit_weight(self) -> Tensor:
+        """normalize(W)/√fan_in in float32 (Eq. 47 without the gain), forcing W first (Eq. 66)."""
+        if not self.training and not (torch.is_grad_enabled() and self.weight.requires_grad):
+            key = (self.weight._version, self.weight.data_ptr(), self.weight.device)
+            if self._cache is None or self._cache[0] != key:
+                with torch.no_grad():
+                    self._cache = (key, normalize(self.weight.float()) / math.sqrt(self.fan_in))
+            return self._cache[1]
+        self._cache = None
+        w = self.weight.float()
+        if self.training and self.force_in_forward:
+            with torch.no_grad():
+                self.weight.copy_(normalize(w))
+        return normalize(w) / math.sqrt(self.fan_in)
+
+    def forward(self, x: Tensor, gain: Tensor | float | None = None) -> Tensor:
+        """x (B, in, W) → (B, out, W) with "same" padding; or (B, in) → (B, out) for a linear map."""
+        w = self.unit_weight()
+        if gain is not None:
+            w = w * gain
+        w = w.to(x.dtype)
+        if w.ndim == 2:
+            return F.linear(x, w)
+        return F.conv1d(x, w, padding=w.shape[-1] // 2)
+
+
+# Eq. (75)
+class MPFourier(nn.Module):
+    """MP Fourier features of a scalar: e_j = √2 cos(2π(f_j c + φ_j)), f ~ N(0, 1), φ ~ U(0, 1) fixed."""
+
+    def __init__(self, num_channels: int, generator=None) -> None:
+        super().__init__()
+        self.register_buffer("freqs", 2 * math.pi * torch.randn(num_channels, generator=generator))
+        self.register_buffer("phases", 2 * math.pi * torch.rand(num_channels, generator=generator))
+
+    def forward(self, c: Tensor) -> Tensor:
+        """c (B,) → (B, num_channels), unit RMS for any c."""
+        y = torch.outer(c.float(), self.freqs) + self.phases
+        return (y.cos() * math.sqrt(2)).to(c.dtype)
+
+
+class CosineAttention(nn.Module):
+    """Cosine self-attention along z with an MP residual (model.md §3.1; EDM2 Sec. 3, config G).
+
+    1×1 MP conv to 3C channels → heads of ``channels_per_head``; q, k, v normalized over each head's
+    channels; softmax(qᵀk/√d) v; 1×1 MP conv back to C; MP-sum with the input at t_attn.
+    """
+
+    def __init__(self, channels: int, num_heads: int, t_attn: float = 0.3, generator=None) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.t_attn = t_attn
+        self.qkv = MPConv(channels, 3 * channels, 1, generator=generator)
+        self.proj = MPConv(channels, channels, 1, generator=generator)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x (B, C, W) → (B, C, W)."""
+        B, C, W = x.shape
+        y = self.qkv(x).reshape(B, self.num_heads, 3, C // self.num_heads, W)
+        q, k, v = normalize(y, dim=3).transpose(-1, -2).unbind(2)  # each (B, heads, W, d)
+        y = F.scaled_dot_product_attention(q, k, v)  # scale 1/√d
+        y = self.proj(y.transpose(-1, -2).reshape(B, C, W))
+        return mp_sum(x, y, t=self.t_attn)

@@ -1,0 +1,98 @@
+"""EDM preconditioning around the U-Net, and EDM2's learned uncertainty head (model.md §2).
+
+    D_θ(y; σ) = c_skip(σ) · y + c_out(σ) · F_θ(c_in(σ) · y; c_noise(σ))
+
+References: Karras et al., "Elucidating the Design Space of Diffusion-Based Generative Models"
+(EDM, arXiv:2206.00364), Table 1; EDM2 (arXiv:2312.02696), Sec. 5 / App. B (uncertainty u_φ(σ)).
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+
+import torch
+from torch import Tensor, nn
+
+from hallctl.model.layers import MPConv, MPFourier
+from hallctl.model.unet import UNet
+
+__all__ = ["Precond", "c_in", "c_noise", "c_out", "c_skip"]
+
+LOGVAR_CHANNELS = 128
+
+
+# EDM Table 1: the four preconditioning functions, σ_d = sigma_data.
+def c_skip(sigma: Tensor, sigma_data: float) -> Tensor:
+    """c_skip = σ_d² / (σ² + σ_d²)."""
+    return sigma_data**2 / (sigma**2 + sigma_data**2)
+
+
+def c_out(sigma: Tensor, sigma_data: float) -> Tensor:
+    """c_out = σ σ_d / √(σ² + σ_d²)."""
+    return sigma * sigma_data / (sigma**2 + sigma_data**2).sqrt()
+
+
+def c_in(sigma: Tensor, sigma_data: float) -> Tensor:
+    """c_in = 1 / √(σ² + σ_d²)."""
+    return 1 / (sigma**2 + sigma_data**2).sqrt()
+
+
+def c_noise(sigma: Tensor) -> Tensor:
+    """c_noise = ¼ ln σ."""
+    return sigma.log() / 4
+
+
+class Precond(nn.Module):
+    """The denoiser D_θ(y; σ) in float32 around a U-Net F_θ (possibly run under autocast).
+
+    Attributes:
+        unet: the raw network F_θ.
+        sigma_data: σ_d, the standard deviation the data were normalized to.
+        config: the ModelConfig it was built from (set by ``build_precond``).
+        rows, length: C and W of one sample.
+        amp_dtype: None (float32) or the autocast dtype for F_θ (e.g. torch.bfloat16).
+    """
+
+    def __init__(self, unet: UNet, sigma_data: float, *, rows: int, length: int, generator=None) -> None:
+        super().__init__()
+        self.unet = unet
+        self.sigma_data = float(sigma_data)
+        self.rows, self.length = rows, length
+        self.config = None
+        self.amp_dtype: torch.dtype | None = None
+        self.logvar_fourier = MPFourier(LOGVAR_CHANNELS, generator=generator)
+        self.logvar_linear = MPConv(LOGVAR_CHANNELS, 1, None, generator=generator)
+
+    def _sigma(self, sigma: Tensor | float, batch: int, device: torch.device) -> Tensor:
+        sigma = torch.as_tensor(sigma, dtype=torch.float32, device=device).reshape(-1)
+        return sigma.expand(batch) if sigma.numel() == 1 else sigma
+
+    def forward(self, x: Tensor, sigma: Tensor | float, labels: Tensor | None = None) -> Tensor:
+        """D_θ(x; σ).
+
+        Args:
+            x: noisy samples y, (B, C, W).
+            sigma: σ, a float, shape () or (B,).
+            labels: (B, P) label vector ℓ (normalized like the data), or None.
+
+        Returns:
+            D (B, C, W) in float32.
+        """
+        x = x.float()
+        sigma = self._sigma(sigma, x.shape[0], x.device)
+        s = sigma.reshape(-1, 1, 1)
+        sd = self.sigma_data
+        amp = self.amp_dtype
+        ctx = torch.autocast(x.device.type, dtype=amp) if amp is not None else nullcontext()
+        with ctx:
+            F_x = self.unet(c_in(s, sd) * x, c_noise(sigma), labels)
+        return c_skip(s, sd) * x + c_out(s, sd) * F_x.float()
+
+    def logvar(self, sigma: Tensor | float) -> Tensor:
+        """u_φ(σ) = MP-linear(MP-Fourier₁₂₈(c_noise)): the learned log-variance, shape (B,)."""
+        sigma = torch.as_tensor(sigma, dtype=torch.float32, device=self.logvar_fourier.freqs.device)
+        with torch.autocast(sigma.device.type, enabled=False):
+            return self.logvar_linear(self.logvar_fourier(c_noise(sigma.reshape(-1)))).reshape(-1)
+
+    def extra_repr(self) -> str:
+        return f"rows={self.rows}, length={self.length}, sigma_data={self.sigma_data}"

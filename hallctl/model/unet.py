@@ -1,0 +1,199 @@
+"""The EDM2 magnitude-preserving U-Net ("config G") in 1D (model.md §3.2-3.4).
+
+F_θ(x; c_noise, ℓ): x (B, C, W) already scaled by c_in, c_noise (B,), optional labels ℓ (B, P).
+Reference: Karras et al., EDM2, arXiv:2312.02696, Fig. 21 and App. B. Written from the paper and
+model.md; no code was copied from NVlabs/edm2.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from hallctl.model.layers import (
+    CosineAttention,
+    MPConv,
+    MPFourier,
+    downsample,
+    mp_cat,
+    mp_silu,
+    mp_sum,
+    normalize,
+    upsample,
+)
+
+__all__ = ["Block", "UNet"]
+
+T_RES = 0.3  # residual balance t_res
+T_ATTN = 0.3  # attention balance t_attn
+T_CAT = 0.5  # skip/main concat balance
+T_LABEL = 0.5  # noise/label embedding balance
+CLIP_ACT = 256.0  # activation clip
+
+
+class Block(nn.Module):
+    """Residual block, encoder or decoder flavour (model.md §3.2).
+
+    Args:
+        in_channels: C_in.
+        out_channels: C_out.
+        emb_channels: C_emb of the noise/label embedding e.
+        flavor: "enc" (pixel norm, main path projected before the residual) or "dec".
+        resample: None, "down" or "up" (applied first).
+        num_heads: attention heads after the residual sum; 0 = no attention.
+        dropout: dropout probability inside the residual branch (training only).
+        generator: torch.Generator for the weight initialization.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        emb_channels: int,
+        *,
+        flavor: str,
+        resample: str | None = None,
+        num_heads: int = 0,
+        dropout: float = 0.0,
+        generator=None,
+    ) -> None:
+        super().__init__()
+        self.flavor = flavor
+        self.resample = resample
+        self.dropout = dropout
+        self.out_channels = out_channels
+        res_in = out_channels if flavor == "enc" else in_channels
+        self.conv_res0 = MPConv(res_in, out_channels, 3, generator=generator)
+        self.emb_linear = MPConv(emb_channels, out_channels, None, generator=generator)
+        self.emb_gain = nn.Parameter(torch.zeros([]))
+        self.conv_res1 = MPConv(out_channels, out_channels, 3, generator=generator)
+        self.conv_skip = None
+        if in_channels != out_channels:
+            self.conv_skip = MPConv(in_channels, out_channels, 1, generator=generator)
+        self.attn = None
+        if num_heads > 0:
+            self.attn = CosineAttention(out_channels, num_heads, T_ATTN, generator=generator)
+
+    def forward(self, x: Tensor, emb: Tensor) -> Tensor:
+        """x (B, C_in, W) and e (B, C_emb) → (B, C_out, W') with W' = W/2, 2W or W."""
+        if self.resample == "down":
+            x = downsample(x)
+        elif self.resample == "up":
+            x = upsample(x)
+        if self.flavor == "enc":
+            if self.conv_skip is not None:
+                x = self.conv_skip(x)
+            x = normalize(x, dim=1)  # pixel norm
+        r = self.conv_res0(mp_silu(x))
+        c = self.emb_linear(emb, gain=self.emb_gain) + 1
+        r = mp_silu(r * c.unsqueeze(2).to(r.dtype))
+        if self.training and self.dropout > 0:
+            r = F.dropout(r, p=self.dropout)
+        r = self.conv_res1(r)
+        if self.flavor == "dec" and self.conv_skip is not None:
+            x = self.conv_skip(x)
+        x = mp_sum(x, r, t=T_RES)
+        if self.attn is not None:
+            x = self.attn(x)
+        return x.clamp(-CLIP_ACT, CLIP_ACT)
+
+
+class UNet(nn.Module):
+    """EDM2 U-Net over (B, C, W) profiles (model.md §3.3).
+
+    Args:
+        rows: C, the rows of one sample.
+        length: W, divisible by 2^(levels − 1) (checked by ``build_precond``).
+        channels: base width; level ℓ has width channels·channel_mult[ℓ].
+        channel_mult: width multipliers, one per level (levels L = len(channel_mult)).
+        num_blocks: N residual blocks per encoder level (N + 1 per decoder level).
+        attn_resolutions: lengths W/2^ℓ at which non-resampling blocks attend.
+        channels_per_head: attention head width.
+        dropout: residual-branch dropout.
+        label_dim: P, length of the label vector ℓ; 0 = unconditional.
+        label_scale: κ applied to ℓ before its embedding (1/σ_d for labels normalized like rows).
+        generator: torch.Generator for the initialization (weights and Fourier buffers).
+    """
+
+    def __init__(
+        self,
+        rows: int,
+        length: int,
+        *,
+        channels: int,
+        channel_mult: tuple[int, ...],
+        num_blocks: int,
+        attn_resolutions: tuple[int, ...],
+        channels_per_head: int,
+        dropout: float = 0.0,
+        label_dim: int = 0,
+        label_scale: float = 1.0,
+        generator=None,
+    ) -> None:
+        super().__init__()
+        widths = [channels * m for m in channel_mult]
+        c_noise, c_emb = widths[0], channels * max(channel_mult)
+        self.label_scale = label_scale
+        self.emb_fourier = MPFourier(c_noise, generator=generator)
+        self.emb_noise = MPConv(c_noise, c_emb, None, generator=generator)
+        self.emb_label = MPConv(label_dim, c_emb, None, generator=generator) if label_dim else None
+
+        def block(c_in: int, c_out: int, flavor: str, res: int, attn: bool = False, **kw) -> Block:
+            heads = c_out // channels_per_head if (attn or res in attn_resolutions) else 0
+            return Block(
+                c_in, c_out, c_emb, flavor=flavor, num_heads=heads, dropout=dropout, generator=generator, **kw
+            )
+
+        self.enc = nn.ModuleDict()
+        c_out = rows + 1  # + the row of ones
+        for level, width in enumerate(widths):
+            res = length >> level
+            if level == 0:
+                self.enc[f"l{level}_conv"] = MPConv(c_out, width, 3, generator=generator)
+                c_out = width
+            else:
+                self.enc[f"l{level}_down"] = Block(
+                    c_out, c_out, c_emb, flavor="enc", resample="down", dropout=dropout, generator=generator
+                )
+            for i in range(num_blocks):
+                self.enc[f"l{level}_block{i}"] = block(c_out, width, "enc", res)
+                c_out = width
+
+        skips = [m.out_channels if isinstance(m, Block) else m.weight.shape[0] for m in self.enc.values()]
+        self.dec = nn.ModuleDict()
+        for level, width in reversed(list(enumerate(widths))):
+            res = length >> level
+            if level == len(widths) - 1:
+                self.dec[f"l{level}_in0"] = block(c_out, c_out, "dec", res, attn=True)
+                self.dec[f"l{level}_in1"] = Block(
+                    c_out, c_out, c_emb, flavor="dec", dropout=dropout, generator=generator
+                )
+            else:
+                self.dec[f"l{level}_up"] = Block(
+                    c_out, c_out, c_emb, flavor="dec", resample="up", dropout=dropout, generator=generator
+                )
+            for i in range(num_blocks + 1):
+                self.dec[f"l{level}_block{i}"] = block(c_out + skips.pop(), width, "dec", res)
+                c_out = width
+        self.out_conv = MPConv(c_out, rows, 3, generator=generator)
+        self.out_gain = nn.Parameter(torch.zeros([]))
+
+    def forward(self, x: Tensor, c_noise: Tensor, labels: Tensor | None = None) -> Tensor:
+        """x (B, C, W) = c_in·y, c_noise (B,), labels (B, P) or None → F (B, C, W)."""
+        emb = self.emb_noise(self.emb_fourier(c_noise))
+        if self.emb_label is not None:
+            if labels is None:
+                labels = torch.zeros(x.shape[0], self.emb_label.weight.shape[1], device=x.device)
+            emb = mp_sum(emb, self.emb_label(labels.to(emb.dtype) * self.label_scale), t=T_LABEL)
+        emb = mp_silu(emb)
+        x = torch.cat([x, torch.ones_like(x[:, :1])], dim=1)
+        skips = []
+        for name, module in self.enc.items():
+            x = module(x) if name.endswith("_conv") else module(x, emb)
+            skips.append(x)
+        for name, module in self.dec.items():
+            if "_block" in name:
+                x = mp_cat(x, skips.pop(), t=T_CAT)
+            x = module(x, emb)
+        return self.out_conv(x, gain=self.out_gain)

@@ -1,0 +1,162 @@
+"""Driver: ``simulate(config) -> Result`` (physics.md §11–13).
+
+Validates the configuration, builds the grid and every array once (:mod:`hallctl.sim.setup`),
+runs the compiled time loop in a few chunks of simulated time (reporting progress in between),
+and turns the running sums into time-averaged profiles and performance metrics. A numerical
+failure is returned as a ``Result`` with ``status`` "failure"/"error" and a short reason; only
+invalid input raises (:class:`hallctl.errors.SimulationInputError`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from hallctl.errors import SimulationInputError
+from hallctl.report import Reporter, resolve
+from hallctl.sim import layout as L
+from hallctl.sim.config import SimConfig
+from hallctl.sim.constants import E_CHARGE, M_XE
+from hallctl.sim.result import PERFORMANCE_KEYS, PROFILE_UNITS, Result
+from hallctl.sim.setup import SimArrays, build_arrays
+from hallctl.sim.solver import initialize, run_chunk
+
+__all__ = ["simulate"]
+
+NUM_CHUNKS = 20
+"""Chunks of simulated time between progress reports (and Python-side checks)."""
+
+_FAIL_REASONS = {
+    L.FAIL_HEAVY: "non-finite heavy-species density or momentum",
+    L.FAIL_CURRENT: "non-finite discharge current",
+    L.FAIL_TE: "non-finite electron energy",
+    L.FAIL_PHI: "non-finite potential",
+}
+
+_AV_ROWS = {
+    "B": L.A_B, "nu_e": L.A_NU_E, "nu_an": L.A_NU_AN, "nu_en": L.A_NU_EN, "nu_ei": L.A_NU_EI,
+    "nu_iz": L.A_NU_IZ, "nu_ex": L.A_NU_EX, "nu_wall": L.A_NU_WALL, "nu_class": L.A_NU_CLASS,
+    "mobility": L.A_MU, "nn": L.A_NN, "ne": L.A_NE, "ni_1": L.A_NI1, "ni_2": L.A_NI2, "ni_3": L.A_NI3,
+    "ui_1": L.A_UI1, "ui_2": L.A_UI2, "ui_3": L.A_UI3, "niui_1": L.A_NIUI1, "niui_2": L.A_NIUI2,
+    "niui_3": L.A_NIUI3, "ue": L.A_UE, "ji": L.A_JI, "phi": L.A_PHI, "E": L.A_EF, "Tev": L.A_TEV,
+    "pe": L.A_PE, "grad_pe": L.A_GRAD_PE, "channel_area": L.A_AREA, "tan_div_angle": L.A_TAN,
+}
+
+
+def simulate(config: SimConfig, *, report: Reporter | None = None) -> Result:
+    """Run one simulation of ``config`` and return its :class:`Result`.
+
+    Args:
+        config: the configuration (validated again here).
+        report: progress sink (simulated time); None = silent.
+
+    Raises:
+        SimulationInputError: invalid configuration or unreadable input file. Numerical failures
+            never raise; they come back as ``status`` "failure" or "error".
+    """
+    if not isinstance(config, SimConfig):
+        raise SimulationInputError(f"simulate: config must be a SimConfig, got {type(config).__name__}")
+    config.validate()
+    report = resolve(report)
+    arrays = build_arrays(config)
+    args = arrays.kernel_args()
+    z_m = np.concatenate(([arrays.grid.z_edge[0]], arrays.grid.z_cell[1:-1], [arrays.grid.z_edge[-1]]))
+
+    t0 = time.perf_counter()
+    try:
+        code = initialize(*args)
+        run_chunk(*args, -1.0)  # compiles (or loads from cache); takes no step
+    except Exception as exc:  # noqa: BLE001 — a failure is data (style.md item 9)
+        return _finish(config, arrays, z_m, "error", f"set-up failed: {exc}", 0.0, time.perf_counter() - t0)
+    compile_s = time.perf_counter() - t0
+    if code != 0:
+        return _finish(config, arrays, z_m, "failure", f"{_FAIL_REASONS[code]} at set-up", 0.0, compile_s)
+
+    status, reason = "success", ""
+    t_start = time.perf_counter()
+    duration = config.duration_s
+    with report.progress("simulating", total=duration, unit="s") as bar:
+        for c in range(1, NUM_CHUNKS + 1):
+            t_stop = duration if c == NUM_CHUNKS else duration * c / NUM_CHUNKS
+            try:
+                code = run_chunk(*args, t_stop)
+            except Exception as exc:  # noqa: BLE001
+                status, reason = "error", f"{type(exc).__name__}: {exc}"
+                break
+            bar.update(completed=float(arrays.S[L.S_T]), steps=int(arrays.S[L.S_STEPS]))
+            if code == L.DONE:
+                break
+            if code != L.OK:
+                status = "failure"
+                reason = f"{_FAIL_REASONS.get(code, 'numerical failure')} at t={arrays.S[L.S_FAIL_T]:.4g} s"
+                break
+    wall_s = time.perf_counter() - t_start
+    return _finish(config, arrays, z_m, status, reason, wall_s, compile_s)
+
+
+def _edges(a: np.ndarray) -> np.ndarray:
+    """Replace the ghost entries by boundary-edge values (mean of ghost and neighbour, §13)."""
+    out = a.copy()
+    out[0] = 0.5 * (a[0] + a[1])
+    out[-1] = 0.5 * (a[-1] + a[-2])
+    return out
+
+
+def _finish(config: SimConfig, arrays: SimArrays, z_m: np.ndarray, status: str, reason: str, wall_s: float,
+            compile_s: float) -> Result:
+    S = arrays.S
+    nsaved = int(S[L.S_SAVE_IDX])
+    navg = S[L.S_NAVG]
+    n2 = z_m.size
+    profiles: dict[str, np.ndarray] = {}
+    for name, row in _AV_ROWS.items():
+        if navg > 0:
+            profiles[name] = _edges(arrays.AV[row] / navg)
+        else:
+            profiles[name] = np.full(n2, np.nan)
+    perf = dict.fromkeys(PERFORMANCE_KEYS, math.nan)
+    if navg > 0:
+        perf.update(_performance(config, profiles, S[L.S_AVG_ID] / navg, z_m))
+    return Result(status=status, reason=reason, config=config, z_m=z_m, profiles=profiles,
+                  t_s=arrays.save_t[:nsaved].copy(), discharge_current_A=arrays.ser_id[:nsaved].copy(),
+                  ion_current_A=arrays.ser_ii[:nsaved].copy(), thrust_N=arrays.ser_thrust[:nsaved].copy(),
+                  performance=perf, steps=int(S[L.S_STEPS]), wall_s=wall_s, compile_s=compile_s)
+
+
+def _performance(config: SimConfig, prof: dict[str, np.ndarray], Id: float, z_m: np.ndarray) -> dict[str, float]:
+    """Metrics of the time-averaged frame (physics.md §13)."""
+    m = M_XE
+    A = prof["channel_area"]
+    thrust = 0.0
+    mass_flux = 0.0
+    for Z in range(1, config.max_charge + 1):
+        n, f = prof[f"ni_{Z}"], prof[f"niui_{Z}"]
+        thrust += A[-1] * m * f[-1] ** 2 / n[-1] - A[0] * m * f[0] ** 2 / n[0]
+        mass_flux += m * f[-1] * A[-1]
+    div_eff = math.cos(math.atan(prof["tan_div_angle"][-1])) ** 2
+    if config.apply_thrust_divergence_correction:
+        thrust *= math.sqrt(div_eff)
+    Ii = prof["ji"][-1] * A[-1]
+    mdot = config.anode_mass_flow_rate_kg_s
+    Vd = config.discharge_voltage_V
+    Te = prof["Tev"][1:-1]
+    E = prof["E"][1:-1]
+    zc = z_m[1:-1]
+    iT = int(np.argmax(Te))
+    iE = int(np.argmax(E))
+    return {
+        "thrust_N": thrust,
+        "discharge_current_A": Id,
+        "ion_current_A": Ii,
+        "anode_efficiency": thrust**2 / (2.0 * mdot * Id * Vd) if Id > 0 else math.nan,
+        "mass_utilization": mass_flux / mdot,
+        "current_utilization": Ii / Id if Id > 0 else math.nan,
+        "voltage_efficiency": 0.5 * m * prof["ui_1"][-1] ** 2 / (E_CHARGE * Vd),
+        "divergence_efficiency": div_eff,
+        "max_Te_eV": float(Te[iT]),
+        "z_max_Te_m": float(zc[iT]),
+        "max_E_V_m": float(E[iE]),
+        "z_max_E_m": float(zc[iE]),
+    }
