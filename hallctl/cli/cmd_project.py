@@ -43,7 +43,7 @@ def show(project_file: ProjectArg = None, set_: SetOpt = None,
       hallctl config show configs/tiny.toml --set train.batch_size=32
     """
     project = load_project(project_file, set_ or [])
-    out.print(render_project(project, comments=comments), markup=False, highlight=False)
+    typer.echo(render_project(project, comments=comments), nl=False)
 
 
 @config_app.command("check")

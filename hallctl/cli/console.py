@@ -115,7 +115,7 @@ class RichReporter(report.Reporter):
     def table(self, title: str, columns: list[str], rows: list[list[Any]]) -> None:
         if self.quiet:
             return
-        t = Table(title=title, title_justify="left")
+        t = Table(title=title, title_justify="left", min_width=min(60, 20 + 12 * len(columns)))
         for c in columns:
             t.add_column(c, justify="right" if c != columns[0] else "left")
         for r in rows:

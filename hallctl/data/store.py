@@ -38,7 +38,10 @@ __all__ = [
     "open_checked",
     "read_dataset",
     "read_json_attr",
+    "SimulationFile",
     "read_raw_shard",
+    "read_simulation",
+    "write_simulation",
     "write_dataset",
     "write_raw_shard",
 ]
@@ -330,4 +333,59 @@ def read_dataset(path: str | Path, *, hint: str = "run `hallctl normalize` and `
             record_id=f["record_id"][()], target_std=float(f.attrs["target_std"]),
             split=str(f.attrs["split"]), source_shards=_read_strings(f["source_shards"]),
             filter_report=read_json_attr(f, "filter_report", {}), attrs=read_json_attr(f, "attrs", {}),
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# One simulation (`hallctl simulate -o sim.h5`)
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SimulationFile:
+    """One simulation: time-averaged profiles on [z0, cell centres, zN], time series, performance."""
+
+    status: str
+    reason: str
+    z_m: np.ndarray  # (N+2,)
+    profiles: dict[str, np.ndarray]  # name -> (N+2,)
+    units: dict[str, str]
+    t_s: np.ndarray  # (T,)
+    series: dict[str, np.ndarray]  # name -> (T,)
+    performance: dict[str, float]
+    config: dict[str, Any] = field(default_factory=dict)  # the solver configuration, JSON-ready
+    params: dict[str, float] = field(default_factory=dict)  # campaign parameters, when known
+
+
+def write_simulation(path: str | Path, sim: SimulationFile, provenance: dict[str, Any]) -> None:
+    """Write one simulation atomically."""
+    with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
+        _stamp(f, "simulation", provenance)
+        f.attrs["status"] = sim.status
+        f.attrs["reason"] = sim.reason
+        f["z_m"] = np.asarray(sim.z_m, dtype=np.float64)
+        g = f.create_group("profiles")
+        for name, values in sim.profiles.items():
+            d = g.create_dataset(name, data=np.asarray(values, dtype=np.float64))
+            d.attrs["unit"] = sim.units.get(name, "")
+        f["t_s"] = np.asarray(sim.t_s, dtype=np.float64)
+        g = f.create_group("series")
+        for name, values in sim.series.items():
+            g[name] = np.asarray(values, dtype=np.float64)
+        write_json_attr(f, "performance", sim.performance)
+        write_json_attr(f, "config", sim.config)
+        write_json_attr(f, "params", sim.params)
+
+
+def read_simulation(path: str | Path) -> SimulationFile:
+    """Read a file written by ``hallctl simulate``."""
+    with open_checked(path, "simulation", hint="simulation files are written by `hallctl simulate -o`") as f:
+        profiles = {k: f["profiles"][k][()] for k in f["profiles"]}
+        units = {k: str(f["profiles"][k].attrs.get("unit", "")) for k in f["profiles"]}
+        perf = read_json_attr(f, "performance", {})
+        return SimulationFile(
+            status=str(f.attrs["status"]), reason=str(f.attrs["reason"]), z_m=f["z_m"][()], profiles=profiles,
+            units=units, t_s=f["t_s"][()], series={k: f["series"][k][()] for k in f["series"]},
+            performance={k: float(v) for k, v in perf.items()}, config=read_json_attr(f, "config", {}),
+            params=read_json_attr(f, "params", {}),
         )

@@ -12,7 +12,10 @@ moves it.
 exact posterior mean of a constant row is constant, so its denoised estimate may be replaced by
 its mean over z, :math:`D_r \leftarrow \tfrac{1}{W}\sum_j D_{r,j}`.
 
-Both wrappers are differentiable, so they sit inside a guidance wrapper.
+Both wrappers are differentiable. ``sample`` applies them inside the guidance wrapper (so the
+likelihood sees the constrained estimate and its Jacobian) and again around it (so they also hold
+for the posterior estimate D + σ² Jᵀ(…), whose vector–Jacobian term need not vanish on a fixed row
+nor be constant on a projected one).
 """
 
 from __future__ import annotations
