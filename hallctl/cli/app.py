@@ -40,9 +40,9 @@ def _main(
 
 
 def _register() -> None:
-    from hallctl.cli import cmd_data, cmd_generate, cmd_project, cmd_simulate
+    from hallctl.cli import cmd_data, cmd_generate, cmd_plot, cmd_project, cmd_simulate
 
-    for module in (cmd_project, cmd_simulate, cmd_generate, cmd_data):
+    for module in (cmd_project, cmd_simulate, cmd_generate, cmd_data, cmd_plot):
         module.register(app)
 
 

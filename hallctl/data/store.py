@@ -33,17 +33,20 @@ __all__ = [
     "SCHEMA_VERSIONS",
     "Dataset",
     "RawRecords",
+    "SampleSet",
+    "SimulationFile",
     "atomic_write",
     "make_provenance",
     "open_checked",
     "read_dataset",
     "read_json_attr",
-    "SimulationFile",
     "read_raw_shard",
+    "read_samples",
     "read_simulation",
-    "write_simulation",
     "write_dataset",
     "write_raw_shard",
+    "write_samples",
+    "write_simulation",
 ]
 
 SCHEMA_VERSIONS = {"raw-shard": 1, "dataset": 1, "simulation": 1, "samples": 1}
@@ -388,4 +391,63 @@ def read_simulation(path: str | Path) -> SimulationFile:
             units=units, t_s=f["t_s"][()], series={k: f["series"][k][()] for k in f["series"]},
             performance={k: float(v) for k, v in perf.items()}, config=read_json_attr(f, "config", {}),
             params=read_json_attr(f, "params", {}),
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# Posterior / unconditional samples (`hallctl sample`)
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SampleSet:
+    """Samples in physical units along the model grid (scalar rows repeat one value)."""
+
+    samples: np.ndarray  # (S, R, W) float32, physical units
+    rows: list[str]
+    kinds: list[str]
+    units: list[str]
+    grid_m: np.ndarray  # (W,)
+    normalization: dict[str, Any]  # the model's normalization metadata (to renormalize)
+    observations: list[dict[str, Any]] = field(default_factory=list)  # field, z, value, std per point
+    settings: dict[str, Any] = field(default_factory=dict)  # sampler, steps, guidance, nfe, seed, model
+    seed: int = 0
+
+    def row(self, name: str) -> np.ndarray:
+        """(S, W) samples of one row; raises DataError naming the valid rows."""
+        if name not in self.rows:
+            raise DataError(f"no row '{name}' in the samples; rows: {', '.join(self.rows)}")
+        return self.samples[:, self.rows.index(name)]
+
+    def scalar(self, name: str) -> np.ndarray:
+        """(S,) samples of a scalar row (its mean along the grid)."""
+        return self.row(name).mean(axis=1)
+
+
+def write_samples(path: str | Path, s: SampleSet, provenance: dict[str, Any]) -> None:
+    """Write a sample set atomically."""
+    with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
+        _stamp(f, "samples", provenance)
+        d = f.create_dataset("samples", data=s.samples.astype(np.float32), compression="gzip",
+                             compression_opts=4, shuffle=True)
+        d.attrs["rows"] = _strings(s.rows)
+        f.create_dataset("rows", data=_strings(s.rows), dtype=_STR)
+        f.create_dataset("kinds", data=_strings(s.kinds), dtype=_STR)
+        f.create_dataset("units", data=_strings(s.units), dtype=_STR)
+        f["grid_m"] = np.asarray(s.grid_m, dtype=np.float64)
+        f.attrs["seed"] = int(s.seed)
+        write_json_attr(f, "normalization", s.normalization)
+        write_json_attr(f, "observations", s.observations)
+        write_json_attr(f, "settings", s.settings)
+
+
+def read_samples(path: str | Path) -> SampleSet:
+    """Read a file written by ``hallctl sample``."""
+    with open_checked(path, "samples", hint="sample files are written by `hallctl sample`") as f:
+        return SampleSet(
+            samples=f["samples"][()], rows=_read_strings(f["rows"]), kinds=_read_strings(f["kinds"]),
+            units=_read_strings(f["units"]), grid_m=f["grid_m"][()],
+            normalization=read_json_attr(f, "normalization", {}),
+            observations=read_json_attr(f, "observations", []), settings=read_json_attr(f, "settings", {}),
+            seed=int(f.attrs.get("seed", 0)),
         )

@@ -8,7 +8,7 @@ model.md; no code was copied from NVlabs/edm2.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: N812 (the usual alias)
 from torch import Tensor, nn
 
 from hallctl.model.layers import (

@@ -8,13 +8,60 @@ Options, and why:
 * ``error_model="numpy"`` — a division by zero gives inf/NaN instead of raising
   ``ZeroDivisionError``; the solver detects non-finite values itself (physics.md §11.7).
 * ``fastmath`` stays off: the regression numbers must match HallThruster.jl to many digits.
+
+numba's on-disk cache is keyed on the source file of the *outermost* compiled function only,
+so editing a kernel in another module would silently reuse a stale time loop. The cache
+locator below keys every kernel of this package on the stamps of all its modules instead.
 """
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
 
 from numba import njit
 
 __all__ = ["jit"]
 
 _OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": False}
+_SIM_DIR = Path(__file__).resolve().parent
+
+
+def _package_stamp() -> tuple:
+    stamps = []
+    for p in sorted(_SIM_DIR.glob("*.py")):
+        st = p.stat()
+        stamps.append((p.name, st.st_mtime, st.st_size))
+    return tuple(stamps)
+
+
+def _install_locator() -> None:
+    try:
+        from numba.core.caching import CacheImpl, InTreeCacheLocator
+    except ImportError:  # another numba layout: keep its default locators
+        return
+
+    class _PackageLocator(InTreeCacheLocator):
+        """In-tree cache whose validity stamp covers every module of hallctl.sim."""
+
+        def get_source_stamp(self):
+            return _package_stamp()
+
+        @classmethod
+        def from_function(cls, py_func, py_file):
+            try:
+                inside = Path(py_file).resolve().parent == _SIM_DIR
+            except (OSError, TypeError):
+                return None
+            if not inside or not os.access(_SIM_DIR, os.W_OK):
+                return None
+            return super().from_function(py_func, py_file)
+
+    if not any(k.__name__ == "_PackageLocator" for k in CacheImpl._locator_classes):
+        CacheImpl._locator_classes.insert(0, _PackageLocator)
+
+
+_install_locator()
 
 
 def jit(func):

@@ -174,7 +174,7 @@ def electron_fields(U, F, zc, z_edge, P, S, el_tab, iteration, t):
     if P[L.P_SHEATH_BC] != 0.0 and not landmark:
         Vs = anode_sheath_potential(F[L.TEV, 1], F[L.NE, 1], F[L.JI, 1], S[L.S_ID], A_ch)
     S[L.S_VS] = Vs
-    drag = iteration > 5 and not landmark and P[L.P_TI_K] < 0.0
+    drag = iteration > 5 and not landmark
     me_e = M_E / E_CHARGE
     un = P[L.P_UN]
     for i in range(n2):
