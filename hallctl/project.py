@@ -276,7 +276,7 @@ class SampleSection:
     num_samples: int = opt(64, "samples to draw", min=1)
     batch_size: int = opt(64, "samples per batch", min=1)
     steps: int = opt(32, "sampler steps", min=1)
-    sampler: str = opt("heun", "ODE step", choices=["euler", "heun", "midpoint", "dpmpp2m"])
+    sampler: str = opt("heun", "ODE step", choices=["euler", "heun", "midpoint", "ralston", "dpmpp_2m"])
     guidance: str = opt("mmps", "posterior guidance", choices=["mmps", "dps", "none"])
     sigma_min: float = opt(0.002, "smallest noise level", min=0.0, exclusive_min=True)
     sigma_max: float = opt(80.0, "largest noise level", min=0.0, exclusive_min=True)

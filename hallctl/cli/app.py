@@ -40,9 +40,17 @@ def _main(
 
 
 def _register() -> None:
-    from hallctl.cli import cmd_data, cmd_generate, cmd_plot, cmd_project, cmd_simulate
+    from hallctl.cli import (
+        cmd_data,
+        cmd_evaluate,
+        cmd_generate,
+        cmd_plot,
+        cmd_project,
+        cmd_sample,
+        cmd_simulate,
+    )
 
-    for module in (cmd_project, cmd_simulate, cmd_generate, cmd_data, cmd_plot):
+    for module in (cmd_project, cmd_simulate, cmd_generate, cmd_data, cmd_sample, cmd_plot, cmd_evaluate):
         module.register(app)
 
 

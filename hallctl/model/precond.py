@@ -51,6 +51,8 @@ class Precond(nn.Module):
         config: the ModelConfig it was built from (set by ``build_precond``).
         rows, length: C and W of one sample.
         amp_dtype: None (float32) or the autocast dtype for F_θ (e.g. torch.bfloat16).
+        runner: None, or a callable standing in for ``unet`` in training mode (the trainer's
+            compiled U-Net); not a submodule, so it never enters the state dict.
     """
 
     def __init__(self, unet: UNet, sigma_data: float, *, rows: int, length: int, generator=None) -> None:
@@ -60,6 +62,7 @@ class Precond(nn.Module):
         self.rows, self.length = rows, length
         self.config = None
         self.amp_dtype: torch.dtype | None = None
+        self.runner = None
         self.logvar_fourier = MPFourier(LOGVAR_CHANNELS, generator=generator)
         self.logvar_linear = MPConv(LOGVAR_CHANNELS, 1, None, generator=generator)
 
@@ -85,7 +88,8 @@ class Precond(nn.Module):
         amp = self.amp_dtype
         ctx = torch.autocast(x.device.type, dtype=amp) if amp is not None else nullcontext()
         with ctx:
-            F_x = self.unet(c_in(s, sd) * x, c_noise(sigma), labels)
+            unet = self.runner if (self.runner is not None and self.training) else self.unet
+            F_x = unet(c_in(s, sd) * x, c_noise(sigma), labels)
         return c_skip(s, sd) * x + c_out(s, sd) * F_x.float()
 
     def logvar(self, sigma: Tensor | float) -> Tensor:

@@ -1,11 +1,14 @@
 r"""Observation files → normalized observations and their operator; the fit report (model.md §8.1).
 
-File format (CSV, header required, ``#`` comment lines and blank lines ignored)::
+File format (CSV, header required; lines starting with ``#`` and blank lines are ignored)::
 
     field,z,value,std,rel_std
-    ne,0.0125,1.2e18,,0.1          # point observation at z = 12.5 mm, 10 % relative error
-    ui_1,0.03,15000,500,           # absolute error in m/s
-    discharge_voltage_v,,300,1,    # scalar row: z empty
+    # n_e at z = 12.5 mm with a 10 % relative error
+    ne,0.0125,1.2e18,,0.1
+    # ion velocity with an absolute error in m/s
+    ui_1,0.03,15000,500,
+    # a scalar row: z empty
+    discharge_voltage_v,,300,1,
 
 ``z`` is the axial position in metres (empty for scalar rows), ``value`` and ``std`` are in the
 row's physical SI unit; each line gives either ``std`` (absolute) or ``rel_std`` (relative).
@@ -112,9 +115,7 @@ def _check_meta(meta: Mapping[str, Any]) -> None:
         )
     C = len(meta["rows"])
     if any(len(meta[k]) != C for k in ("kind", "log", "mean", "std")) or len(meta["grid_m"]) < 1:
-        raise ModelError(
-            "normalization metadata is inconsistent (rows, kind, log, mean, std differ in length)"
-        )
+        raise ModelError("normalization metadata is inconsistent (rows, kind, log, mean, std differ in length)")
 
 
 def _number(text: Any, what: str, where: str) -> float:
@@ -144,9 +145,7 @@ def _convert(
         raise ObservationError(f"{where}: the field is empty; give one of: {', '.join(rows)}")
     if name not in rows:
         if known_fields is not None and name in known_fields:
-            raise ObservationError(
-                f"{where}: this model has no row '{name}'; its rows are: {', '.join(rows)}"
-            )
+            raise ObservationError(f"{where}: this model has no row '{name}'; its rows are: {', '.join(rows)}")
         raise ObservationError(f"{where}: unknown field '{name}'; valid fields: {', '.join(rows)}")
     r = rows.index(name)
     scalar = str(meta["kind"][r]) == "scalar"
@@ -157,9 +156,7 @@ def _convert(
         raise ObservationError(f"{where}: z given for scalar '{name}'; leave z empty for scalar rows")
     if not scalar:
         if _blank(entry.get("z")):
-            raise ObservationError(
-                f"{where}: z missing for field '{name}'; give the axial position in metres"
-            )
+            raise ObservationError(f"{where}: z missing for field '{name}'; give the axial position in metres")
         z = _number(entry["z"], "z", where)
         tol = 1e-9 * max(abs(grid[-1] - grid[0]), 1.0)
         if not grid[0] - tol <= z <= grid[-1] + tol:
@@ -171,14 +168,10 @@ def _convert(
         raise ObservationError(f"{where}: value missing for '{name}'")
     q = _number(entry["value"], "value", where)
     if is_log and q <= 0:
-        raise ObservationError(
-            f"{where}: '{name}' is stored as a logarithm, so its value must be positive (got {q:g})"
-        )
+        raise ObservationError(f"{where}: '{name}' is stored as a logarithm, so its value must be positive (got {q:g})")
     has_std, has_rel = not _blank(entry.get("std")), not _blank(entry.get("rel_std"))
     if has_std == has_rel:
-        raise ObservationError(
-            f"{where}: give exactly one of std (absolute) or rel_std (relative) for '{name}'"
-        )
+        raise ObservationError(f"{where}: give exactly one of std (absolute) or rel_std (relative) for '{name}'")
     key = "std" if has_std else "rel_std"
     e = _number(entry[key], key, where)
     if e <= 0:
@@ -239,10 +232,7 @@ def build_observations(
     where = (lambda k: f"{source} line {k}") if source != "<python>" else (lambda k: f"observation {k}")
     table = [_convert(e, k, meta, where(k), known_fields) for e, k in zip(entries, lines, strict=True)]
     W = len(meta["grid_m"])
-    terms = [
-        row_mean_terms(o.row, W) if o.scalar else interpolation_terms(o.row, o.z_m, meta["grid_m"])
-        for o in table
-    ]
+    terms = [row_mean_terms(o.row, W) if o.scalar else interpolation_terms(o.row, o.z_m, meta["grid_m"]) for o in table]
     A = SparseObservationOperator(terms, channels=len(meta["rows"]), length=W, dtype=torch.float64)
     y = torch.tensor([o.y for o in table], dtype=torch.float64)
     sigma_y = torch.tensor([o.sigma_y for o in table], dtype=torch.float64)
@@ -284,6 +274,9 @@ def read_observations(
                     f"{path} line {k}: missing column(s) {', '.join(missing)} in header '{','.join(cells)}'; "
                     "the header must be field,z,value,std (and optionally rel_std)"
                 )
+            repeated = sorted({c for c in header if header.count(c) > 1})
+            if repeated:
+                raise ObservationError(f"{path} line {k}: column(s) {', '.join(repeated)} appear more than once")
             if unknown:
                 raise ObservationError(
                     f"{path} line {k}: unknown column(s) {', '.join(unknown)}; allowed: {', '.join(COLUMNS)}"
@@ -297,8 +290,7 @@ def read_observations(
         lines.append(k)
     if header is None:
         raise ObservationError(
-            f"observation file {path} is empty; expected a header field,z,value,std "
-            "and one line per observation"
+            f"observation file {path} is empty; expected a header field,z,value,std and one line per observation"
         )
     return build_observations(entries, meta, source=str(path), lines=lines, known_fields=known_fields)
 
@@ -339,9 +331,7 @@ class FitReport:
         )
 
 
-def fit_report(
-    samples: Tensor | np.ndarray, observations: Observations, *, physical: bool = False
-) -> FitReport:
+def fit_report(samples: Tensor | np.ndarray, observations: Observations, *, physical: bool = False) -> FitReport:
     """Residuals of samples at the observations, per point and as a chi-square.
 
     Args:

@@ -91,9 +91,7 @@ class SparseObservationOperator:
             merged: dict[int, float] = {}
             for r, j, a in obs:
                 if not (0 <= r < channels and 0 <= j < length):
-                    raise ValueError(
-                        f"observation {k}: entry (row {r}, index {j}) outside ({channels}, {length})"
-                    )
+                    raise ValueError(f"observation {k}: entry (row {r}, index {j}) outside ({channels}, {length})")
                 merged[r * length + j] = merged.get(r * length + j, 0.0) + float(a)
             if not merged:
                 raise ValueError(f"observation {k} has no entries")

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from hallctl.errors import HallctlError
+from hallctl.errors import HallctlError, ObservationError
 from hallctl.report import Reporter, resolve
 from hallctl.sample.guidance import DPS, MMPS, FixedRows, ProjectRows
 from hallctl.sample.interfaces import Denoiser, LinearOperator
@@ -259,6 +259,8 @@ def sample(
         raise ValueError(f"churn and s_noise must be non-negative, got {churn}, {s_noise}")
     fixed = {int(r): float(v) for r, v in (fixed or {}).items()}
     projected = sorted({int(r) for r in (project_scalar_rows or [])})
+    if not all(math.isfinite(v) for v in fixed.values()):
+        raise ValueError(f"fixed values must be finite, got {fixed}")
     for r in [*fixed, *projected]:
         if not 0 <= r < channels:
             raise ValueError(f"row index {r} is outside the {channels} rows of the model")
@@ -283,9 +285,9 @@ def sample(
     if used_guidance != "none":
         A = observations.operator
         if hasattr(A, "channels") and (A.channels, A.length) != (channels, length):
-            raise ValueError(
-                f"observation operator is built for ({A.channels}, {A.length}) but samples are "
-                f"({channels}, {length})"
+            raise ObservationError(
+                f"the observations were built for {A.channels} rows x {A.length} grid points but the model has "
+                f"{channels} x {length}; read them with this model's normalization metadata"
             )
         if hasattr(A, "to"):
             A = A.to(device=device, dtype=dtype)
@@ -293,7 +295,12 @@ def sample(
         sigma_y = torch.as_tensor(observations.sigma_y, dtype=dtype, device=device)
         if used_guidance == "mmps":
             guided = MMPS(
-                D, A, y, sigma_y, solver=mmps_solver, cg_iterations=cg_iterations,
+                D,
+                A,
+                y,
+                sigma_y,
+                solver=mmps_solver,
+                cg_iterations=cg_iterations,
                 sigma_threshold=guidance_sigma_max,
             )
         else:

@@ -43,9 +43,7 @@ class Solver(Protocol):
         """Denoiser evaluations per sample for ``num_steps`` steps ending at σ = 0."""
         ...
 
-    def step(
-        self, D: Evaluate, x: Tensor, sigma: float, sigma_next: float, memory: Any
-    ) -> tuple[Tensor, Any]:
+    def step(self, D: Evaluate, x: Tensor, sigma: float, sigma_next: float, memory: Any) -> tuple[Tensor, Any]:
         """Advance x (B, C, W) from σ to σ_next (< σ, possibly 0); return (x_next, memory)."""
         ...
 
@@ -59,9 +57,7 @@ class Euler:
     def nfe(self, num_steps: int) -> int:
         return num_steps
 
-    def step(
-        self, D: Evaluate, x: Tensor, sigma: float, sigma_next: float, memory: Any
-    ) -> tuple[Tensor, Any]:
+    def step(self, D: Evaluate, x: Tensor, sigma: float, sigma_next: float, memory: Any) -> tuple[Tensor, Any]:
         d = (x - D(x, sigma)) / sigma
         return x + (sigma_next - sigma) * d, None
 
@@ -95,9 +91,7 @@ class RK2:
     def nfe(self, num_steps: int) -> int:
         return 2 * num_steps - (1 if self.alpha == 1.0 else 0)
 
-    def step(
-        self, D: Evaluate, x: Tensor, sigma: float, sigma_next: float, memory: Any
-    ) -> tuple[Tensor, Any]:
+    def step(self, D: Evaluate, x: Tensor, sigma: float, sigma_next: float, memory: Any) -> tuple[Tensor, Any]:
         h = sigma_next - sigma
         d1 = (x - D(x, sigma)) / sigma
         s_alpha = sigma + self.alpha * h
@@ -130,9 +124,7 @@ class DPMSolver2M:
     def nfe(self, num_steps: int) -> int:
         return num_steps
 
-    def step(
-        self, D: Evaluate, x: Tensor, sigma: float, sigma_next: float, memory: Any
-    ) -> tuple[Tensor, Any]:
+    def step(self, D: Evaluate, x: Tensor, sigma: float, sigma_next: float, memory: Any) -> tuple[Tensor, Any]:
         D_i = D(x, sigma)
         D_prime = D_i
         if memory is not None and sigma_next > 0.0:

@@ -58,7 +58,7 @@ def gaussian_denoiser() -> type[GaussianDenoiser]:
 
 
 @pytest.fixture
-def se_covariance():  # noqa: ANN201 - fixture returning a function
+def se_covariance():
     return _se_covariance
 
 

@@ -22,7 +22,7 @@ class Obs:
 
 
 @pytest.fixture
-def problem(gaussian_denoiser, se_covariance):  # noqa: ANN001, ANN201
+def problem(gaussian_denoiser, se_covariance):
     """Non-isotropic Gaussian prior, 5 observations (interpolated points and a row mean)."""
     S = se_covariance(C, W)
     mu = 0.1 * torch.linspace(-1, 1, d, dtype=f64)
@@ -39,7 +39,7 @@ def problem(gaussian_denoiser, se_covariance):  # noqa: ANN001, ANN201
     return D, Obs(A, y, sigma_y), mean, cov
 
 
-def _draw(D, obs, n: int = 4096, **kw) -> torch.Tensor:  # noqa: ANN001
+def _draw(D, obs, n: int = 4096, **kw) -> torch.Tensor:
     kw = {"steps": 32, "guidance": "mmps", **kw}
     res = sample(D, num_samples=n, channels=C, length=W, observations=obs, dtype=f64, batch_size=n, **kw)
     return res.x.reshape(n, d)
@@ -58,18 +58,26 @@ def _check_moments(x: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor) -> tu
 
 
 @pytest.mark.parametrize("sampler", ["heun", "dpmpp_2m"])
-def test_mmps_matches_gaussian_posterior(problem, sampler: str) -> None:  # noqa: ANN001
+def test_mmps_matches_gaussian_posterior(problem, sampler: str) -> None:
     D, obs, mean, cov = problem
     x = _draw(D, obs, sampler=sampler, steps=32 if sampler == "heun" else 48)
     _check_moments(x, mean, cov)
 
 
-def test_mmps_conjugate_gradient_matches_cholesky(problem) -> None:  # noqa: ANN001
+def test_mmps_conjugate_gradient_matches_cholesky(problem) -> None:
     D, obs, _, _ = problem
-    a = sample(D, num_samples=64, channels=C, length=W, steps=16, observations=obs, dtype=f64,
-               mmps_solver="cholesky")
-    b = sample(D, num_samples=64, channels=C, length=W, steps=16, observations=obs, dtype=f64,
-               mmps_solver="cg", cg_iterations=5)
+    a = sample(D, num_samples=64, channels=C, length=W, steps=16, observations=obs, dtype=f64, mmps_solver="cholesky")
+    b = sample(
+        D,
+        num_samples=64,
+        channels=C,
+        length=W,
+        steps=16,
+        observations=obs,
+        dtype=f64,
+        mmps_solver="cg",
+        cg_iterations=5,
+    )
     assert torch.allclose(a.x, b.x, atol=1e-8)
     n = obs.y.numel()
     assert a.settings["mmps_solver"] == "cholesky" and b.settings["mmps_solver"] == "cg"
@@ -81,7 +89,7 @@ def test_mmps_conjugate_gradient_matches_cholesky(problem) -> None:  # noqa: ANN
 
 
 @pytest.mark.parametrize("guidance", ["mmps", "dps"])
-def test_guided_samples_do_not_drift_with_step_count(problem, guidance: str) -> None:  # noqa: ANN001
+def test_guided_samples_do_not_drift_with_step_count(problem, guidance: str) -> None:
     D, obs, _, cov = problem
     sd = torch.sqrt(torch.diag(cov))
     x32, x64 = (_draw(D, obs, n=1024, guidance=guidance, steps=N) for N in (32, 64))
@@ -91,7 +99,7 @@ def test_guided_samples_do_not_drift_with_step_count(problem, guidance: str) -> 
     assert per_sample < 0.03 and mean_shift < 0.03 and std_ratio < 0.03
 
 
-def test_dps_moves_samples_toward_observations(problem) -> None:  # noqa: ANN001
+def test_dps_moves_samples_toward_observations(problem) -> None:
     D, obs, _, _ = problem
 
     def chi2(x: torch.Tensor) -> float:
@@ -104,11 +112,15 @@ def test_dps_moves_samples_toward_observations(problem) -> None:  # noqa: ANN001
     assert chi2(mmps) < 0.1 * chi2(prior)
 
 
-def test_dps_is_exact_for_isotropic_prior_and_node_observations(gaussian_denoiser) -> None:  # noqa: ANN001
+def test_dps_is_exact_for_isotropic_prior_and_node_observations(gaussian_denoiser) -> None:
     D = gaussian_denoiser(0.25 * torch.eye(d, dtype=f64), torch.zeros(d, dtype=f64), (C, W))
     grid = torch.linspace(0, 1, W).tolist()
-    A = SparseObservationOperator([interpolation_terms(0, grid[j], grid) for j in (1, 4, 6)]
-                                  + [interpolation_terms(1, grid[2], grid)], channels=C, length=W, dtype=f64)
+    A = SparseObservationOperator(
+        [interpolation_terms(0, grid[j], grid) for j in (1, 4, 6)] + [interpolation_terms(1, grid[2], grid)],
+        channels=C,
+        length=W,
+        dtype=f64,
+    )
     obs = Obs(A, torch.tensor([0.3, -0.2, 0.5, 0.1], dtype=f64), torch.tensor([0.1, 0.2, 0.05, 0.1], dtype=f64))
     mean, cov = D.posterior(A.dense(), obs.y, obs.sigma_y)
     _check_moments(_draw(D, obs, guidance="dps"), mean, cov)
@@ -116,34 +128,47 @@ def test_dps_is_exact_for_isotropic_prior_and_node_observations(gaussian_denoise
 
 @pytest.mark.parametrize("sampler", ["heun", "midpoint", "dpmpp_2m"])
 @pytest.mark.parametrize("guidance", ["mmps", "dps", "none"])
-def test_fixed_rows_stay_exactly_fixed(problem, sampler: str, guidance: str) -> None:  # noqa: ANN001
+def test_fixed_rows_stay_exactly_fixed(problem, sampler: str, guidance: str) -> None:
     D, obs, _, _ = problem
-    res = sample(D, num_samples=8, channels=C, length=W, steps=12, sampler=sampler, observations=obs,
-                 guidance=guidance, fixed={1: 0.37}, churn=5.0, s_tmin=0.01)
+    res = sample(
+        D,
+        num_samples=8,
+        channels=C,
+        length=W,
+        steps=12,
+        sampler=sampler,
+        observations=obs,
+        guidance=guidance,
+        fixed={1: 0.37},
+        churn=5.0,
+        s_tmin=0.01,
+    )
     assert torch.equal(res.x[:, 1], torch.full((8, W), 0.37))
     assert torch.isfinite(res.x).all()
     assert res.settings["fixed"] == {"1": 0.37}
 
 
-def test_projected_rows_are_constant(problem) -> None:  # noqa: ANN001
+def test_projected_rows_are_constant(problem) -> None:
     D, obs, _, _ = problem
     for sampler, tol in (("heun", 1e-5), ("dpmpp_2m", 0.0)):
-        x = sample(D, num_samples=8, channels=C, length=W, steps=12, sampler=sampler, observations=obs,
-                   project_scalar_rows=[1]).x
+        x = sample(
+            D, num_samples=8, channels=C, length=W, steps=12, sampler=sampler, observations=obs, project_scalar_rows=[1]
+        ).x
         assert float((x[:, 1] - x[:, 1, :1]).abs().max()) <= tol
         assert float(x[:, 0].std(-1).min()) > 1e-3  # other rows untouched
 
 
-def test_guidance_threshold_skips_backward_passes(problem) -> None:  # noqa: ANN001
+def test_guidance_threshold_skips_backward_passes(problem) -> None:
     D, obs, _, _ = problem
     full = sample(D, num_samples=2, channels=C, length=W, steps=8, observations=obs, guidance="dps")
-    late = sample(D, num_samples=2, channels=C, length=W, steps=8, observations=obs, guidance="dps",
-                  guidance_sigma_max=1.0)
+    late = sample(
+        D, num_samples=2, channels=C, length=W, steps=8, observations=obs, guidance="dps", guidance_sigma_max=1.0
+    )
     assert full.settings["vjp_per_sample"] == full.nfe_per_sample == 15
     assert 0 < late.settings["vjp_per_sample"] < 15
 
 
-def test_guided_samples_do_not_depend_on_batch_size(problem) -> None:  # noqa: ANN001
+def test_guided_samples_do_not_depend_on_batch_size(problem) -> None:
     D, obs, _, _ = problem
     kw = dict(num_samples=6, channels=C, length=W, steps=8, observations=obs, dtype=f64, seed=5)
     a = sample(D, batch_size=6, **kw).x
@@ -153,7 +178,7 @@ def test_guided_samples_do_not_depend_on_batch_size(problem) -> None:  # noqa: A
 
 
 @pytest.mark.parametrize("guidance", ["mmps", "dps"])
-def test_fixed_row_state_is_the_noised_known_value(problem, guidance: str) -> None:  # noqa: ANN001
+def test_fixed_row_state_is_the_noised_known_value(problem, guidance: str) -> None:
     """Along a fixed row the network always sees v + σ·e with one e per sample (no drift)."""
     D, obs, _, _ = problem
     seen = []
@@ -162,7 +187,17 @@ def test_fixed_row_state_is_the_noised_known_value(problem, guidance: str) -> No
         seen.append(((x[:, 1].detach() - 0.37) / sigma[:, None]).clone())
         return D(x, sigma)
 
-    sample(recording, num_samples=4, channels=C, length=W, steps=10, sampler="dpmpp_2m", observations=obs,
-           guidance=guidance, fixed={1: 0.37}, dtype=f64)
+    sample(
+        recording,
+        num_samples=4,
+        channels=C,
+        length=W,
+        steps=10,
+        sampler="dpmpp_2m",
+        observations=obs,
+        guidance=guidance,
+        fixed={1: 0.37},
+        dtype=f64,
+    )
     for e in seen[1:]:
         assert torch.allclose(e, seen[0], atol=1e-9)

@@ -85,9 +85,10 @@ def test_fit_report(tmp_path: Path, meta: dict) -> None:
 def test_build_observations_from_python(meta: dict) -> None:
     obs = build_observations([{"field": "phi", "z": 0.0, "value": 150.0, "std": 2.0}], meta)
     assert float(obs.y[0]) == 0.0 and float(obs.sigma_y[0]) == pytest.approx(0.01)
-    with pytest.raises(ObservationError, match="^observation 1: this model has no row 'Tev'"):
-        build_observations([{"field": "Tev", "z": 0.01, "value": 10, "std": 1}], meta,
-                           known_fields=["Tev", "ne", "phi"])
+    with pytest.raises(ObservationError, match=r"^observation 1: this model has no row 'Tev'"):
+        build_observations(
+            [{"field": "Tev", "z": 0.01, "value": 10, "std": 1}], meta, known_fields=["Tev", "ne", "phi"]
+        )
 
 
 HEADER = "field,z,value,std,rel_std\n"
@@ -98,8 +99,12 @@ BAD = [
     ("field,z,value\nne,0.01,1e18\n", "missing column(s) std"),
     ("name,z,value,std\nne,0.01,1e18,1e17\n", "missing column(s) field"),
     ("ne,0.01,1e18,1e17\n", "missing column(s)"),  # header required
+    ("field,z,value,std,std\nne,0.01,1e18,1e17,1\n", "column(s) std appear more than once"),
     ("field,z,value,std,sdt\nne,0.01,1e18,1e17,\n", "unknown column(s) sdt"),
-    (HEADER + "Te,0.01,10,1,\n", "line 2: unknown field 'Te'; valid fields: ne, ui_1, phi, discharge_voltage_v, thrust_N"),
+    (
+        HEADER + "Te,0.01,10,1,\n",
+        "line 2: unknown field 'Te'; valid fields: ne, ui_1, phi, discharge_voltage_v, thrust_N",
+    ),
     (HEADER + ",0.01,10,1,\n", "line 2: the field is empty"),
     (HEADER + "ne,0.09,1e18,1e17,\n", "line 2: z = 0.09 m is outside the model's grid domain [0, 0.07] m"),
     (HEADER + "ne,-0.001,1e18,1e17,\n", "outside the model's grid domain"),

@@ -11,8 +11,10 @@ GRID = [0.0, 0.01, 0.02, 0.035, 0.04, 0.05, 0.06, 0.065, 0.08]  # non-uniform, m
 
 def _random_operator(seed: int = 0) -> SparseObservationOperator:
     g = torch.Generator().manual_seed(seed)
-    terms = [interpolation_terms(int(r), float(z) * 0.08, GRID)
-             for r, z in zip(torch.randint(0, C, (6,), generator=g), torch.rand(6, generator=g), strict=True)]
+    terms = [
+        interpolation_terms(int(r), float(z) * 0.08, GRID)
+        for r, z in zip(torch.randint(0, C, (6,), generator=g), torch.rand(6, generator=g), strict=True)
+    ]
     terms += [row_mean_terms(2, W), [(0, 3, 0.5), (0, 3, 0.25), (1, 0, -1.0)]]  # duplicates are summed
     return SparseObservationOperator(terms, channels=C, length=W, dtype=torch.float64)
 
@@ -35,8 +37,9 @@ def test_linear_interpolation_is_exact_without_snapping() -> None:
     x = torch.zeros(1, C, W, dtype=torch.float64)
     x[0, 1] = a + b * torch.tensor(GRID, dtype=torch.float64)
     zs = [0.0, 0.004, 0.0101, 0.03, 0.035, 0.0649, 0.08]
-    A = SparseObservationOperator([interpolation_terms(1, z, GRID) for z in zs], channels=C, length=W,
-                                  dtype=torch.float64)
+    A = SparseObservationOperator(
+        [interpolation_terms(1, z, GRID) for z in zs], channels=C, length=W, dtype=torch.float64
+    )
     assert torch.allclose(A(x)[0], a + b * torch.tensor(zs, dtype=torch.float64), rtol=0, atol=1e-13)
     # a point at a grid node reads that node only
     assert interpolation_terms(1, 0.035, GRID)[0] == (1, 3, 1.0)

@@ -65,8 +65,17 @@ def test_churn_noise_is_applied_once() -> None:
     """With D(x) = x the ODE is still, so the final variance is σ_0² + S_noise² Σ (σ̂² − σ²)."""
     sigmas = edm_sigmas(4, sigma_min=0.2, sigma_max=1.0).tolist()
     noise = SampleNoise(0, range(4000), (2, 4), dtype=torch.float64)
-    x = integrate(lambda x, s: x, sigmas[0] * noise.draw(), sigmas, Euler(), noise=noise.draw, churn=1e3,
-                  s_tmin=0.0, s_tmax=10.0, s_noise=2.0)
+    x = integrate(
+        lambda x, s: x,
+        sigmas[0] * noise.draw(),
+        sigmas,
+        Euler(),
+        noise=noise.draw,
+        churn=1e3,
+        s_tmin=0.0,
+        s_tmax=10.0,
+        s_noise=2.0,
+    )
     # γ is capped at √2 − 1, so σ̂² − σ² = σ²
     expected = sigmas[0] ** 2 + 4.0 * sum(s**2 for s in sigmas[:-1])
     assert float(x.var()) == pytest.approx(expected, rel=0.04)
@@ -76,8 +85,7 @@ def test_churn_keeps_the_gaussian_target() -> None:
     def D(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         return 0.25 / (sigma[:, None, None] ** 2 + 0.25) * x
 
-    x = sample(D, num_samples=1000, channels=2, length=4, steps=64, churn=30.0, dtype=torch.float64,
-               batch_size=1000).x
+    x = sample(D, num_samples=1000, channels=2, length=4, steps=64, churn=30.0, dtype=torch.float64, batch_size=1000).x
     assert float(x.std()) == pytest.approx(0.5, rel=0.04)
 
 
@@ -86,7 +94,7 @@ class RecordingReporter(Reporter):
         self.advanced, self.infos, self.fields = 0.0, [], []
 
     @contextmanager
-    def progress(self, description: str, total: float | None = None, unit: str = ""):  # noqa: ANN201
+    def progress(self, description: str, total: float | None = None, unit: str = ""):
         reporter = self
 
         class P(Progress):
@@ -112,13 +120,16 @@ def test_settings_and_report() -> None:
     assert rep.advanced == 3 and rep.fields[-1]["step"] == "6/6" and "11 network evaluations" in rep.infos[0]
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    ({"guidance": "sda"}, "unknown guidance 'sda'"),
-    ({"fixed": {C: 0.0}}, "row index 3"),
-    ({"sampler": "leapfrog"}, "unknown sampler"),
-    ({"seed": -1}, "non-negative"),
-    ({"num_samples": 0}, "positive"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"guidance": "sda"}, "unknown guidance 'sda'"),
+        ({"fixed": {C: 0.0}}, "row index 3"),
+        ({"sampler": "leapfrog"}, "unknown sampler"),
+        ({"seed": -1}, "non-negative"),
+        ({"num_samples": 0}, "positive"),
+    ],
+)
 def test_rejects_bad_settings(kwargs: dict, match: str) -> None:
     args = {"num_samples": 1, "channels": C, "length": W, "steps": 2, **kwargs}
     with pytest.raises(ValueError, match=match):
@@ -128,3 +139,20 @@ def test_rejects_bad_settings(kwargs: dict, match: str) -> None:
 def test_sigma_max_start() -> None:
     x = sample(nonlinear, num_samples=2, channels=C, length=W, steps=3, sigma_max=20.0).x
     assert torch.isfinite(x).all() and not math.isnan(float(x.sum()))
+
+
+def test_observations_for_another_grid_are_rejected() -> None:
+    from dataclasses import dataclass
+
+    from hallctl.errors import ObservationError
+    from hallctl.sample import SparseObservationOperator, row_mean_terms
+
+    @dataclass
+    class Obs:
+        operator: SparseObservationOperator
+        y: torch.Tensor
+        sigma_y: torch.Tensor
+
+    obs = Obs(SparseObservationOperator([row_mean_terms(0, 4)], channels=C, length=4), torch.zeros(1), torch.ones(1))
+    with pytest.raises(ObservationError, match="built for 3 rows x 4 grid points but the model has 3 x 8"):
+        sample(nonlinear, num_samples=1, channels=C, length=W, steps=2, observations=obs)

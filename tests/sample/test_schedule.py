@@ -24,9 +24,15 @@ def test_formula() -> None:
         assert float(s[i]) == pytest.approx(ref, rel=1e-12)
 
 
-@pytest.mark.parametrize("kwargs", [{"num_steps": 0}, {"num_steps": 4, "sigma_min": 0.0},
-                                    {"num_steps": 4, "sigma_min": 5.0, "sigma_max": 1.0},
-                                    {"num_steps": 4, "rho": 0.0}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"num_steps": 0},
+        {"num_steps": 4, "sigma_min": 0.0},
+        {"num_steps": 4, "sigma_min": 5.0, "sigma_max": 1.0},
+        {"num_steps": 4, "rho": 0.0},
+    ],
+)
 def test_rejects_bad_settings(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         edm_sigmas(**kwargs)

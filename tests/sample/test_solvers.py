@@ -40,8 +40,9 @@ def test_heun_reproduces_exact_factor_with_second_order_error() -> None:
         assert 1.7 < order < 2.5
 
 
-@pytest.mark.parametrize(("sampler", "expected_order"), [("midpoint", 2.0), ("ralston", 2.0), ("dpmpp_2m", 2.0),
-                                                        ("euler", 1.0)])
+@pytest.mark.parametrize(
+    ("sampler", "expected_order"), [("midpoint", 2.0), ("ralston", 2.0), ("dpmpp_2m", 2.0), ("euler", 1.0)]
+)
 def test_order_of_accuracy(sampler: str, expected_order: float) -> None:
     e32, e64 = _factor(sampler, 32), _factor(sampler, 64)
     assert abs(e64) < 0.05
@@ -49,9 +50,16 @@ def test_order_of_accuracy(sampler: str, expected_order: float) -> None:
     assert order > expected_order - 0.35
 
 
-@pytest.mark.parametrize(("sampler", "nfe"), [("euler", lambda N: N), ("heun", lambda N: 2 * N - 1),
-                                             ("midpoint", lambda N: 2 * N), ("ralston", lambda N: 2 * N),
-                                             ("dpmpp_2m", lambda N: N)])
+@pytest.mark.parametrize(
+    ("sampler", "nfe"),
+    [
+        ("euler", lambda N: N),
+        ("heun", lambda N: 2 * N - 1),
+        ("midpoint", lambda N: 2 * N),
+        ("ralston", lambda N: 2 * N),
+        ("dpmpp_2m", lambda N: N),
+    ],
+)
 @pytest.mark.parametrize("N", [1, 5, 12])
 def test_nfe_counts(sampler: str, nfe: object, N: int) -> None:
     calls = []
@@ -65,8 +73,7 @@ def test_nfe_counts(sampler: str, nfe: object, N: int) -> None:
     assert len(calls) == 3 * nfe(N)  # three batches (2, 2, 1)
     assert res.settings["nfe_per_sample"] == nfe(N)
     # churn adds noise, never evaluations
-    res = sample(D, num_samples=2, channels=C, length=W, steps=N, sampler=sampler, churn=10.0, s_tmin=0.0,
-                 s_tmax=100.0)
+    res = sample(D, num_samples=2, channels=C, length=W, steps=N, sampler=sampler, churn=10.0, s_tmin=0.0, s_tmax=100.0)
     assert res.nfe_per_sample == nfe(N)
 
 
