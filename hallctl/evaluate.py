@@ -177,7 +177,9 @@ def run(project: Project, *, model: Path | None = None, sweep: dict[str, list[An
         raise DataError(f"{e.dataset}.h5 has rows {ds.rows}, the model {norm['rows']}; evaluate on data "
                         "normalized like the training set")
     if len(ds) == 0:
-        raise DataError(f"{e.dataset}.h5 is empty; raise split.{e.dataset} or choose evaluate.dataset = 'val_large'")
+        other = "val_large" if e.dataset != "val_large" else "val_small"
+        raise DataError(f"{e.dataset}.h5 is empty; raise split.{e.dataset} (and rerun `hallctl split`) or set "
+                        f"evaluate.dataset = '{other}'")
     train_ids = set()
     train_file = project.data_dir / f"{project.train.dataset}.h5"
     if train_file.is_file():

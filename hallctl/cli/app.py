@@ -44,13 +44,16 @@ def _register() -> None:
         cmd_data,
         cmd_evaluate,
         cmd_generate,
+        cmd_pipeline,
         cmd_plot,
         cmd_project,
         cmd_sample,
         cmd_simulate,
+        cmd_train,
     )
 
-    for module in (cmd_project, cmd_simulate, cmd_generate, cmd_data, cmd_sample, cmd_plot, cmd_evaluate):
+    for module in (cmd_project, cmd_simulate, cmd_generate, cmd_data, cmd_train, cmd_sample, cmd_plot,
+                   cmd_evaluate, cmd_pipeline):
         module.register(app)
 
 

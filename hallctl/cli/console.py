@@ -116,8 +116,8 @@ class RichReporter(report.Reporter):
         if self.quiet:
             return
         t = Table(title=title, title_justify="left", min_width=min(60, 20 + 12 * len(columns)))
-        for c in columns:
-            t.add_column(c, justify="right" if c != columns[0] else "left")
+        for i, c in enumerate(columns):
+            t.add_column(c, justify="left" if i == 0 else "right", no_wrap=i == 0)
         for r in rows:
             t.add_row(*[_fmt(v) for v in r])
         err.print(t)

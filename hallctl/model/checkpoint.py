@@ -53,8 +53,9 @@ def load_checkpoint(path: Path, device: torch.device) -> dict[str, Any]:
     return state
 
 
-def check_compatible(state: dict[str, Any], path: Path, *, model_config: dict, rows: int, length: int,
-                     label_dim: int) -> None:
+def check_compatible(
+    state: dict[str, Any], path: Path, *, model_config: dict, rows: int, length: int, label_dim: int
+) -> None:
     """Raise ModelError (one line) when a checkpoint does not fit the data or the model config."""
     if (state["rows"], state["length"]) != (rows, length):
         raise ModelError(

@@ -72,12 +72,6 @@ class ModelConfig:
         for name, ok, allowed in checks:
             if not ok:
                 raise ModelError(f"model.{name} = {getattr(self, name)!r} is invalid: must be {allowed}")
-        for i, m in enumerate(self.channel_mult):
-            if (self.channels * m) % self.channels_per_head:
-                raise ModelError(
-                    f"model.channels_per_head = {self.channels_per_head} does not divide the width "
-                    f"{self.channels * m} of level {i} (channels × channel_mult[{i}]); pick a divisor"
-                )
 
     @property
     def levels(self) -> int:
@@ -108,17 +102,26 @@ def build_precond(cfg: ModelConfig, rows: int, length: int, *, seed: int = 0) ->
         seed: seed of the weight initialization (and the fixed Fourier features).
 
     Raises:
-        ModelError: a length not divisible by 2^(L − 1), or a non-positive shape.
+        ModelError: a length not divisible by 2^(L − 1), a non-positive shape, or an attention
+            level whose width is not a multiple of channels_per_head.
     """
     if rows < 1 or length < 1:
         raise ModelError(f"data shape {rows} rows × {length} points is empty; check the dataset")
     factor = 2 ** (cfg.levels - 1)
     if length % factor:
         lo, hi = length // factor * factor, (length // factor + 1) * factor
+        choices = f"{lo} or {hi}" if lo else f"{hi}"
         raise ModelError(
             f"length {length} is not divisible by 2^(levels-1) = {factor} ({cfg.levels} levels in "
-            f"model.channel_mult); resample the data to {lo or hi} or {hi} points, or use fewer levels"
+            f"model.channel_mult); resample the data to {choices} points, or use fewer levels"
         )
+    for level, m in enumerate(cfg.channel_mult):
+        attends = (length >> level) in cfg.attn_resolutions or level == cfg.levels - 1
+        if attends and (cfg.channels * m) % cfg.channels_per_head:
+            raise ModelError(
+                f"model.channels_per_head = {cfg.channels_per_head} does not divide the width "
+                f"{cfg.channels * m} of level {level}, which uses attention; pick a divisor of it"
+            )
     generator = torch.Generator().manual_seed(seed)
     unet = UNet(
         rows,

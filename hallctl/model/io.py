@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorsError, safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from hallctl import __version__
@@ -108,7 +108,7 @@ def read_record(path: Path) -> dict[str, Any]:
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
-    except (SafetensorsError, OSError, ValueError) as exc:
+    except (SafetensorError, OSError, ValueError) as exc:
         raise ModelError(f"{path} is not a safetensors file ({exc}); point to a hallctl model") from exc
     try:
         record = json.loads(meta[KEY])

@@ -27,7 +27,7 @@ __all__ = [
 
 
 def resolve_device(device: str) -> torch.device:
-    """"auto" → cuda, then mps, then cpu; otherwise the named device (checked to exist)."""
+    """ "auto" → cuda, then mps, then cpu; otherwise the named device (checked to exist)."""
     if device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -46,7 +46,7 @@ def resolve_device(device: str) -> torch.device:
 
 
 def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
-    """"off" → None (float32); "bf16" → bfloat16; "auto" → bf16 on CUDA GPUs that support it.
+    """ "off" → None (float32); "bf16" → bfloat16; "auto" → bf16 on CUDA GPUs that support it.
 
     On the CPU "auto" keeps float32: bf16 autocast was faster on an AVX512-BF16 CPU
     (benchmarks/bench_train.py) but is not on CPUs without native bf16, and it coarsens the

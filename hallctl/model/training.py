@@ -14,33 +14,22 @@ ema-snapshots/, model.safetensors (raw weights) and ema-<std>.safetensors.
 from __future__ import annotations
 
 import json
-import math
 import shutil
-import signal
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from hallctl import __version__
 from hallctl.errors import ModelError
-from hallctl.model.checkpoint import CHECKPOINT, MetricsWriter, check_compatible, load_checkpoint, save_checkpoint
+from hallctl.model.checkpoint import CHECKPOINT
 from hallctl.model.config import ModelConfig, build_precond
-from hallctl.model.ema import SNAPSHOT_DIR, FixedEMA, PowerEMA, save_snapshots
-from hallctl.model.io import ema_filename, save_model
-from hallctl.model.loss import edm_loss, fixed_sigma_loss
-from hallctl.model.runtime import CompiledOrEager, force_normalize_, mp_convs, resolve_amp, resolve_device
-from hallctl.model.schedule import learning_rate
+from hallctl.model.ema import SNAPSHOT_DIR
+from hallctl.model.runtime import resolve_amp, resolve_device
+from hallctl.model.trainer import Trainer
 from hallctl.report import Reporter, resolve
 
-__all__ = ["TrainSettings", "TrainSummary", "derive_seed", "train"]
-
-NUM_VAL = 256  # examples in the fixed validation subset
+__all__ = ["TrainSettings", "TrainSummary", "train"]
 
 
 @dataclass(frozen=True)
@@ -91,8 +80,14 @@ class TrainSettings:
     def __post_init__(self) -> None:
         for name in ("betas", "ema_stds", "val_sigmas"):
             object.__setattr__(self, name, tuple(float(v) for v in getattr(self, name)))
-        positive = ("duration_nimg", "batch_size", "ema_snapshot_every_nimg", "checkpoint_every_nimg",
-                    "val_every_nimg", "lr_ref")
+        positive = (
+            "duration_nimg",
+            "batch_size",
+            "ema_snapshot_every_nimg",
+            "checkpoint_every_nimg",
+            "val_every_nimg",
+            "lr_ref",
+        )
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ModelError(f"train.{name} = {getattr(self, name)!r} must be positive")
@@ -112,6 +107,35 @@ class TrainSettings:
             raise ModelError(f"train.num_threads = {self.num_threads} must be >= 1 (or unset)")
 
 
+@dataclass
+class TrainSummary:
+    """What a training call did; ``str(summary)`` is the one-line summary."""
+
+    run_dir: Path
+    nimg: int
+    steps: int
+    resumed_from_nimg: int | None
+    wall_s: float
+    samples_per_s: float
+    train_loss: float
+    val_loss_raw: float
+    val_loss_ema: float
+    nonfinite_steps: int
+    device: str
+    amp: str
+    compiled: bool
+    outputs: list[Path] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        resumed = f" (resumed at {self.resumed_from_nimg})" if self.resumed_from_nimg else ""
+        return (
+            f"trained to {self.nimg} images{resumed} in {self.wall_s:.0f} s on {self.device} "
+            f"({self.samples_per_s:.0f} samples/s, amp {self.amp}); loss {self.train_loss:.4g}, "
+            f"val raw {self.val_loss_raw:.4g} / EMA {self.val_loss_ema:.4g}; "
+            f"{self.nonfinite_steps} non-finite steps skipped -> {self.run_dir}"
+        )
+
+
 def _check_data(train_data, val_data, labels, val_labels, cfg: ModelConfig) -> None:
     for name, t in (("training data", train_data), ("validation data", val_data)):
         if t is not None and (not isinstance(t, torch.Tensor) or t.ndim != 3 or t.shape[0] == 0):
@@ -124,12 +148,15 @@ def _check_data(train_data, val_data, labels, val_labels, cfg: ModelConfig) -> N
     for name, lab, data in (("labels", labels, train_data), ("validation labels", val_labels, val_data)):
         if cfg.label_dim == 0 and lab is not None:
             raise ModelError(f"{name} given but model.label_dim = 0; set label_dim or drop the labels")
-        if cfg.label_dim > 0 and data is not None:
-            if lab is None or lab.ndim != 2 or lab.shape != (data.shape[0], cfg.label_dim):
-                raise ModelError(
-                    f"model.label_dim = {cfg.label_dim} needs {name} of shape ({data.shape[0]}, "
-                    f"{cfg.label_dim}); got {None if lab is None else tuple(lab.shape)}"
-                )
+        if (
+            cfg.label_dim > 0
+            and data is not None
+            and (lab is None or lab.ndim != 2 or lab.shape != (data.shape[0], cfg.label_dim))
+        ):
+            raise ModelError(
+                f"model.label_dim = {cfg.label_dim} needs {name} of shape ({data.shape[0]}, "
+                f"{cfg.label_dim}); got {None if lab is None else tuple(lab.shape)}"
+            )
 
 
 def train(
@@ -192,8 +219,12 @@ def train(
     options = {
         "settings": resolved,
         "model_config": model_config.to_dict(),
-        "data": {"num_examples": N, "rows": rows, "length": length,
-                 "num_val": None if val_data is None else int(val_data.shape[0])},
+        "data": {
+            "num_examples": N,
+            "rows": rows,
+            "length": length,
+            "num_val": None if val_data is None else int(val_data.shape[0]),
+        },
         "seed": settings.seed,
         "restart": restart,
         "hallctl_version": __version__,
@@ -205,10 +236,18 @@ def train(
         torch.set_num_threads(settings.num_threads)
     try:
         trainer = Trainer(
-            train_data, val_data, labels, val_labels, cfg=model_config, settings=settings, run_dir=run_dir,
-            dataset_meta=dataset_meta, device=device, amp_dtype=amp_dtype, report=resolve(report),
+            train_data,
+            val_data,
+            labels,
+            val_labels,
+            cfg=model_config,
+            settings=settings,
+            run_dir=run_dir,
+            dataset_meta=dataset_meta,
+            device=device,
+            amp_dtype=amp_dtype,
+            report=resolve(report),
         )
-        return trainer.run()
+        return TrainSummary(**trainer.run())
     finally:
         torch.set_num_threads(threads)
-

@@ -141,9 +141,7 @@ class UNet(nn.Module):
 
         def block(c_in: int, c_out: int, flavor: str, res: int, attn: bool = False, **kw) -> Block:
             heads = c_out // channels_per_head if (attn or res in attn_resolutions) else 0
-            return Block(
-                c_in, c_out, c_emb, flavor=flavor, num_heads=heads, dropout=dropout, generator=generator, **kw
-            )
+            return Block(c_in, c_out, c_emb, flavor=flavor, num_heads=heads, dropout=dropout, generator=generator, **kw)
 
         self.enc = nn.ModuleDict()
         c_out = rows + 1  # + the row of ones

@@ -87,14 +87,13 @@ def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, 
         for i in range(1, N + 1):
             W[0, i] = limited_slope(U[0, i - 1], U[0, i], U[0, i + 1])
     for j in range(N + 1):
-        if j == 0 or not recon:
-            rl = U[0, j]
-        else:
+        # the two boundary edges always use first-order states (physics.md §11.2, §16 item 9)
+        if recon and 0 < j < N:
             rl = U[0, j] + W[0, j]
-        if j == N or not recon:
-            rr = U[0, j + 1]
-        else:
             rr = U[0, j + 1] - W[0, j + 1]
+        else:
+            rl = U[0, j]
+            rr = U[0, j + 1]
         W[FL, j] = 0.5 * (un * (rl + rr) - s_n * (rr - rl))
         dt_u = min(dt_u, dz_edge[j] / s_n)
     for i in range(1, N + 1):
@@ -112,12 +111,11 @@ def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, 
         for j in range(N + 1):
             rl = U[rz, j]
             ul = U[mz, j] / rl
-            if j > 0 and recon:
-                rl = rl + W[rz, j]
-                ul = ul + W[mz, j]
             rr = U[rz, j + 1]
             ur = U[mz, j + 1] / rr
-            if j < N and recon:
+            if recon and 0 < j < N:
+                rl = rl + W[rz, j]
+                ul = ul + W[mz, j]
                 rr = rr - W[rz, j + 1]
                 ur = ur - W[mz, j + 1]
             fl = rl * ul

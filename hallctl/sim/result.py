@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -84,7 +85,8 @@ class Result:
             no frame of the averaging window was reached.
         t_s, discharge_current_A, ion_current_A, thrust_N: per saved frame (frames reached).
         performance: :data:`PERFORMANCE_KEYS` → value (NaN when unavailable).
-        steps: time steps taken; wall_s: run time [s] without compilation; compile_s: time to
+        steps: time steps taken; mean_dt_s: mean adaptive Δt proposal over the averaged
+            frames [s]; wall_s: run time [s] without compilation; compile_s: time to
             compile or load the kernels [s].
     """
 
@@ -99,6 +101,7 @@ class Result:
     thrust_N: np.ndarray = field(default_factory=lambda: np.zeros(0))
     performance: dict[str, float] = field(default_factory=dict)
     steps: int = 0
+    mean_dt_s: float = math.nan
     wall_s: float = 0.0
     compile_s: float = 0.0
 

@@ -122,7 +122,8 @@ def _finish(config: SimConfig, arrays: SimArrays, z_m: np.ndarray, status: str, 
     return Result(status=status, reason=reason, config=config, z_m=z_m, profiles=profiles,
                   t_s=arrays.save_t[:nsaved].copy(), discharge_current_A=arrays.ser_id[:nsaved].copy(),
                   ion_current_A=arrays.ser_ii[:nsaved].copy(), thrust_N=arrays.ser_thrust[:nsaved].copy(),
-                  performance=perf, steps=int(S[L.S_STEPS]), wall_s=wall_s, compile_s=compile_s)
+                  performance=perf, steps=int(S[L.S_STEPS]),
+                  mean_dt_s=S[L.S_AVG_DT] / navg if navg > 0 else math.nan, wall_s=wall_s, compile_s=compile_s)
 
 
 def _performance(config: SimConfig, prof: dict[str, np.ndarray], Id: float, z_m: np.ndarray) -> dict[str, float]:

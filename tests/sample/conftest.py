@@ -76,3 +76,12 @@ def meta() -> dict:
         "grid_m": list(np.linspace(0.0, 0.07, W)),
         "target_std": 0.5,
     }
+
+
+@pytest.fixture(autouse=True)
+def _single_thread():
+    """The tensors here are tiny: one intra-op thread is fastest and does not fight other jobs."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

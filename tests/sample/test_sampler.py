@@ -3,13 +3,24 @@
 import json
 import math
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import pytest
 import torch
 
-from hallctl.errors import HallctlError
+from hallctl.errors import HallctlError, ObservationError
 from hallctl.report import Progress, Reporter
-from hallctl.sample import Euler, SampleNoise, SamplingError, edm_sigmas, integrate, sample, sample_seed
+from hallctl.sample import (
+    Euler,
+    SampleNoise,
+    SamplingError,
+    SparseObservationOperator,
+    edm_sigmas,
+    integrate,
+    row_mean_terms,
+    sample,
+    sample_seed,
+)
 
 C, W = 3, 8
 
@@ -142,11 +153,6 @@ def test_sigma_max_start() -> None:
 
 
 def test_observations_for_another_grid_are_rejected() -> None:
-    from dataclasses import dataclass
-
-    from hallctl.errors import ObservationError
-    from hallctl.sample import SparseObservationOperator, row_mean_terms
-
     @dataclass
     class Obs:
         operator: SparseObservationOperator

@@ -1,0 +1,82 @@
+"""``hallctl train``: the EDM2 prior on the training split, then post-hoc EMA reconstructions.
+
+The whole split is loaded once as one tensor; model files land in runs/<run_name>/ with the
+dataset's normalization in their metadata, so ``hallctl sample`` needs nothing else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hallctl.data.store import read_dataset
+from hallctl.errors import DataError
+from hallctl.project import Project
+from hallctl.report import Reporter
+
+__all__ = ["dataset_metadata", "model_config", "run", "settings"]
+
+
+def model_config(project: Project) -> Any:
+    """The [model] section as a ModelConfig."""
+    from hallctl.model.config import ModelConfig
+
+    return ModelConfig.from_dict(dataclasses.asdict(project.model))
+
+
+def settings(project: Project) -> Any:
+    """The [train] section as TrainSettings (0 means "off"/"default" where the section says so)."""
+    from hallctl.model.training import TrainSettings
+
+    t = project.train
+    return TrainSettings(
+        duration_nimg=t.duration_nimg, batch_size=t.batch_size, lr_ref=t.lr_ref, lr_ref_nimg=t.lr_ref_nimg,
+        lr_rampup_nimg=t.lr_rampup_nimg, grad_clip=t.grad_clip or None, ema_stds=tuple(t.ema_stds),
+        ema_snapshot_every_nimg=t.ema_snapshot_every_nimg, fixed_ema_decay=t.fixed_ema_decay or None,
+        checkpoint_every_nimg=t.checkpoint_every_nimg, val_every_nimg=t.val_every_nimg, seed=t.seed,
+        device=t.device, amp=t.amp, compile=t.compile, num_threads=t.threads or None,
+    )
+
+
+def dataset_metadata(project: Project, path: Path, ds: Any) -> dict[str, Any]:
+    """What a model file carries about its training data."""
+    return {"normalization": ds.normalization(), "file": str(path), "num_records": len(ds),
+            "split": ds.split, "campaign_id": ds.attrs.get("campaign_id"),
+            "filter_report": ds.filter_report, "data_dir": str(project.data_dir)}
+
+
+def _validation(project: Project, rows: list[str]) -> torch.Tensor | None:
+    for name in ("val_small", "val_large"):
+        path = project.data_dir / f"{name}.h5"
+        if path.is_file():
+            ds = read_dataset(path)
+            if len(ds) and ds.rows == rows:
+                return torch.from_numpy(np.ascontiguousarray(ds.tensor, dtype=np.float32))
+    return None
+
+
+def run(project: Project, *, restart: bool = False, posthoc_stds: list[float] | None = None,
+        report: Reporter | None = None) -> tuple[Any, list[Path]]:
+    """Train on data/<train.dataset>.h5 (resuming a checkpoint unless ``restart``), then write
+    ``ema-<std>.safetensors`` for every post-hoc EMA length asked for.
+
+    Returns:
+        (TrainSummary, post-hoc files written)
+    """
+    from hallctl.model.ema import posthoc_ema
+    from hallctl.model.training import train
+
+    path = project.data_dir / f"{project.train.dataset}.h5"
+    ds = read_dataset(path, hint="run `hallctl normalize` and `hallctl split` first")
+    if len(ds) == 0:
+        raise DataError(f"{path} holds no records; generate more simulations or lower the validation fractions")
+    data = torch.from_numpy(np.ascontiguousarray(ds.tensor, dtype=np.float32))
+    summary = train(data, _validation(project, ds.rows), model_config=model_config(project),
+                    settings=settings(project), run_dir=project.run_dir,
+                    dataset_meta=dataset_metadata(project, path, ds), restart=restart, report=report)
+    extra = posthoc_ema(project.run_dir, posthoc_stds) if posthoc_stds else []
+    return summary, extra

@@ -1,0 +1,138 @@
+"""MP primitives keep unit variance (model.md §10.2-3); resampling keeps RMS ≈ 1 in 1D (§3.1)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from hallctl.model.layers import (
+    CosineAttention,
+    MPConv,
+    MPFourier,
+    downsample,
+    mp_cat,
+    mp_silu,
+    mp_sum,
+    normalize,
+    upsample,
+)
+from hallctl.model.runtime import force_normalize_, mp_convs
+from hallctl.model.unet import Block
+
+
+def rms(x: torch.Tensor) -> float:
+    return x.square().mean().sqrt().item()
+
+
+@pytest.fixture
+def g() -> torch.Generator:
+    return torch.Generator().manual_seed(0)
+
+
+def unit(shape, g) -> torch.Tensor:
+    return torch.randn(shape, generator=g)
+
+
+def test_normalize_gives_unit_rms(g):
+    x = 3.0 * unit((5, 7, 11), g)
+    y = normalize(x)
+    torch.testing.assert_close(y.square().mean(dim=(1, 2)), torch.ones(5), rtol=1e-3, atol=0)
+    pixel = normalize(x, dim=1)
+    torch.testing.assert_close(pixel.square().mean(dim=1), torch.ones(5, 11), rtol=1e-3, atol=0)
+
+
+def test_mp_silu_sum_cat_keep_unit_rms(g):
+    a, b = unit((64, 32, 64), g), unit((64, 48, 64), g)
+    assert rms(mp_silu(a)) == pytest.approx(1, abs=0.03)
+    for t in (0.0, 0.3, 0.5, 0.9):
+        assert rms(mp_sum(a, unit(a.shape, g), t)) == pytest.approx(1, abs=0.02)
+        assert rms(mp_cat(a, b, t)) == pytest.approx(1, abs=0.02)
+
+
+def test_mp_cat_balances_the_two_parts(g):
+    a, b = unit((64, 16, 64), g), unit((64, 48, 64), g)
+    y = mp_cat(a, b, t=0.5)
+    # equal t: each part contributes half of the total energy regardless of its width
+    assert y[:, :16].square().sum().item() == pytest.approx(y[:, 16:].square().sum().item(), rel=0.05)
+
+
+@pytest.mark.parametrize("kernel", [None, 1, 3])
+def test_mp_conv_keeps_unit_rms_and_uses_gain(kernel, g):
+    layer = MPConv(96, 64, kernel, generator=g)
+    x = unit((128, 96) if kernel is None else (128, 96, 256), g)
+    assert rms(layer(x)) == pytest.approx(1, abs=0.05)
+    assert rms(layer(x, gain=0.5)) == pytest.approx(0.5, abs=0.03)
+    assert torch.count_nonzero(layer(x, gain=torch.zeros([]))) == 0
+
+
+def test_mp_fourier_has_unit_rms_for_any_input(g):
+    emb = MPFourier(256, generator=g)
+    for c in (-1.5, 0.0, 1.1):
+        assert rms(emb(torch.full((8,), c))) == pytest.approx(1, abs=0.1)
+
+
+def test_upsampling_keeps_rms_exactly(g):
+    x = unit((32, 16, 64), g)
+    y = upsample(x)
+    assert y.shape == (32, 16, 128)
+    assert rms(y) == pytest.approx(rms(x), rel=1e-6)
+    torch.testing.assert_close(downsample(y), x)  # down ∘ up = identity: gain 2, not 4
+
+
+def test_downsampling_keeps_rms_of_smooth_signals(g):
+    smooth = upsample(upsample(unit((32, 16, 32), g)))  # correlated along z, RMS 1
+    assert rms(downsample(smooth)) == pytest.approx(1, abs=0.02)
+    # white noise loses √2 by averaging; the pixel norm after every encoder down-sampling restores it
+    assert rms(downsample(unit((32, 16, 128), g))) == pytest.approx(1 / math.sqrt(2), abs=0.02)
+
+
+def test_cosine_attention_keeps_unit_rms(g):
+    attn = CosineAttention(64, num_heads=2, generator=g)
+    # positions that agree (here: constant along z) pass through the softmax average unchanged
+    assert rms(attn(unit((16, 64, 1), g).expand(16, 64, 32))) == pytest.approx(1, abs=0.05)
+    # uncorrelated positions are averaged down; t_attn = 0.3 bounds the loss at 0.7/√0.58 = 0.92
+    assert 0.9 < rms(attn(unit((16, 64, 32), g))) < 1.02
+
+
+@pytest.mark.parametrize(
+    ("flavor", "resample", "c_in", "c_out", "heads"),
+    [("enc", None, 32, 32, 0), ("enc", "down", 32, 32, 0), ("enc", None, 32, 64, 2), ("dec", None, 96, 64, 2),
+     ("dec", "up", 64, 64, 0)],
+)
+def test_blocks_keep_unit_rms_at_init(flavor, resample, c_in, c_out, heads, g):
+    block = Block(c_in, c_out, 48, flavor=flavor, resample=resample, num_heads=heads, generator=g)
+    x = unit((32, c_in, 32), g)
+    if resample == "down":
+        x = upsample(unit((32, c_in, 16), g))
+    y = block(x, unit((32, 48), g))
+    if heads == 0:
+        assert rms(y) == pytest.approx(1, abs=0.03)
+    else:  # the attention average of uncorrelated positions shrinks its branch (see above)
+        assert 0.9 < rms(y) < 1.03
+
+
+def test_forced_weight_normalization_after_one_training_forward(g):
+    layer = MPConv(12, 8, 3, generator=g).train()
+    layer(unit((4, 12, 16), g))
+    norms = layer.weight.reshape(8, -1).norm(dim=1)
+    torch.testing.assert_close(norms, torch.full((8,), math.sqrt(36)), rtol=2e-4, atol=0)
+
+
+def test_batched_forced_normalization_matches_per_layer(g):
+    block = Block(16, 32, 24, flavor="enc", num_heads=2, generator=g)
+    expected = [normalize(m.weight.detach()) for m in mp_convs(block)]
+    force_normalize_(mp_convs(block))
+    for m, w in zip(mp_convs(block), expected, strict=True):
+        torch.testing.assert_close(m.weight.detach(), w, rtol=1e-6, atol=1e-6)
+
+
+def test_eval_cache_follows_weight_changes(g):
+    layer = MPConv(8, 8, 3, generator=g).eval().requires_grad_(False)
+    x = unit((2, 8, 8), g)
+    y0 = layer(x)
+    torch.testing.assert_close(layer(x), y0)
+    with torch.no_grad():
+        layer.weight.mul_(-1)
+    torch.testing.assert_close(layer(x), -y0)
