@@ -23,3 +23,88 @@ def shared_reference() -> Path:
     if not ref.is_dir():
         pytest.skip("../shared/reference is absent")
     return ref
+
+
+TINY_PROJECT = """
+[simulation]
+num_cells = 64
+duration_s = 1e-4
+num_save = 51
+
+[generate]
+num_sims = 10
+threads = 2
+shard_size = 4
+
+[normalize]
+resolution = 32
+
+[split]
+val_small = 0.25
+val_large = 0.25
+
+[model]
+channels = 16
+channel_mult = [1, 2]
+num_blocks = 1
+attn_resolutions = [16]
+
+[train]
+duration_nimg = 1024
+batch_size = 32
+lr_rampup_nimg = 0
+val_every_nimg = 512
+checkpoint_every_nimg = 512
+ema_snapshot_every_nimg = 256
+device = "cpu"
+
+[sample]
+num_samples = 8
+batch_size = 8
+steps = 6
+device = "cpu"
+
+[evaluate]
+dataset = "val_large"
+num_truths = 2
+num_samples = 6
+observe_points = 5
+"""
+
+
+def write_tiny_project(folder: Path) -> Path:
+    """A project small enough for tests: 10 short 64-cell simulations and a 16-channel model."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "hallctl.toml"
+    path.write_text(TINY_PROJECT)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_campaign(tmp_path_factory) -> Path:
+    """A generated tiny campaign (real simulations), shared by the tests that only read it."""
+    from hallctl.generate import campaign
+    from hallctl.project import load_project
+
+    path = write_tiny_project(tmp_path_factory.mktemp("campaign"))
+    campaign.run(load_project(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_trained(tiny_campaign: Path, tmp_path_factory) -> Path:
+    """The tiny campaign normalized, split and trained for a few steps (a copy, to keep the campaign clean)."""
+    import shutil
+
+    from hallctl import train
+    from hallctl.data import normalize, split
+    from hallctl.project import load_project
+
+    folder = tmp_path_factory.mktemp("trained")
+    shutil.copytree(tiny_campaign.parent / "data", folder / "data")
+    path = write_tiny_project(folder)
+    project = load_project(path)
+    normalize.run(project)
+    split.run(project)
+    train.run(project)
+    return path

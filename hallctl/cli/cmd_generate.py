@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hallctl.cli.console import RichReporter, err, out
+from hallctl.cli.console import RichReporter, err
 from hallctl.cli.options import ProjectArg, QuietOpt, SetOpt
 from hallctl.project import PARAMETER_NAMES, load_project
 
@@ -55,20 +55,16 @@ def generate(
 
 
 def _print_dry_run(project) -> None:
-    from rich.table import Table
-
     from hallctl.generate.campaign import campaign_identity, dry_run
 
-    jobs = dry_run(project, 5)
-    t = Table(title=f"priors (campaign {campaign_identity(project)['campaign_id']}, seed "
-                    f"{project.generate.seed}, backend {project.generate.backend})", title_justify="left")
-    t.add_column("parameter")
-    t.add_column("prior")
-    for j in jobs:
-        t.add_column(f"sim {j.index}", justify="right")
+    jobs = dry_run(project, 3)
+    g = project.generate
+    typer.echo(f"campaign {campaign_identity(project)['campaign_id']}: {g.num_sims} simulations, seed {g.seed}, "
+               f"backend {g.backend}; nothing is simulated (--dry-run)")
+    typer.echo(f"{'parameter':<28} {'prior':<44} " + " ".join(f"{'sim ' + str(j.index):>11}" for j in jobs))
     for name in PARAMETER_NAMES:
-        t.add_row(name, project.generate.params[name].describe(), *[f"{j.params[name]:.4g}" for j in jobs])
-    out.print(t)
+        draws = " ".join(f"{j.params[name]:>11.4g}" for j in jobs)
+        typer.echo(f"{name:<28} {g.params[name].describe():<44} {draws}")
 
 
 def register(app: typer.Typer) -> None:

@@ -63,7 +63,7 @@ def denormalize(x: np.ndarray, norm: dict[str, Any]) -> np.ndarray:
     mean = np.asarray(norm["mean"], dtype=float)[:, None]
     std = np.asarray(norm["std"], dtype=float)[:, None]
     g = np.asarray(x, dtype=float) * std + mean
-    return np.where(log, np.exp(np.minimum(g, 700.0)), g)
+    return np.where(log, np.exp(np.minimum(g, 88.0)), g)  # 88: the largest exponent float32 holds
 
 
 # ----------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ def _anom_inverse_hall(rows: dict[str, np.ndarray]) -> np.ndarray:
 def _ionization_frequency(rows: dict[str, np.ndarray]) -> np.ndarray:
     from hallctl.sim.rates import fitted_ionization_table
 
-    eps = 1.5 * np.clip(rows["Tev"], 0.0, 254.0)
+    eps = np.clip(1.5 * rows["Tev"], 0.0, 254.0)
     j = np.floor(eps).astype(int)
     t = eps - j
     k = np.zeros_like(eps)

@@ -228,7 +228,9 @@ def electron_fields(U, F, zc, z_edge, P, S, el_tab, iteration, t):
     for i in range(n2):
         mu = F[L.MU, i]
         if cond == L.COND_LANDMARK:
-            F[L.KAPPA, i] = 10.0 / 9.0 * mu * F[L.NEPS, i]
+            # κ = 10/9 μ nε with nε taken as 3/2 n_e T_e from the *current* n_e (after the heavy
+            # step), not the stored nε: this reproduces upstream's LANDMARK outputs bit for bit
+            F[L.KAPPA, i] = 10.0 / 9.0 * mu * 1.5 * F[L.NE, i] * F[L.TEV, i]
         elif cond == L.COND_MITCHNER:
             k0 = 2.4 / (1.0 + F[L.NU_EI, i] / (math.sqrt(2.0) * F[L.NU_E, i]))
             F[L.KAPPA, i] = k0 * mu * F[L.NE, i] * F[L.TEV, i]

@@ -143,18 +143,18 @@ def electron_energy(F, zc, dz_cell, dz_edge, P, S, ex_tab, dt):
         d[i] = rhs
     # boundary rows
     if (not sheath_bc) or ue_[1] > 0.0:
-        b[0] = 1.0
-        c[0] = 0.0
-        d[0] = 1.5 * P[L.P_TE_ANODE] * ne_[0]
+        b[0] = 0.5 / ne_[0]
+        c[0] = 0.5 / ne_[1]
+        d[0] = 1.5 * P[L.P_TE_ANODE]
     else:
         b[0] = 1.0 / ne_[0]
         c[0] = -1.0 / ne_[1]
         d[0] = 0.0
     a[0] = 0.0
-    a[N + 1] = 0.0
-    b[N + 1] = 1.0
+    a[N + 1] = 0.5 / ne_[N]
+    b[N + 1] = 0.5 / ne_[N + 1]
     c[N + 1] = 0.0
-    d[N + 1] = 1.5 * P[L.P_TE_CATHODE] * ne_[N + 1]
+    d[N + 1] = 1.5 * P[L.P_TE_CATHODE]
     solve_tridiagonal(a, b, c, d, nE, F[L.TRI_W])
     # floor (§6.4 steps 1–2)
     for i in range(1, N + 1):

@@ -166,6 +166,7 @@ def config_from_dict(data: dict, *, base_dir: Path | str = ".") -> SimConfig:
         kw["anom_model"] = _anom(cfg["anom_model"])
     if "wall_loss_model" in cfg:
         kw["wall_model"] = _wall(cfg["wall_loss_model"])
+    kw["conductivity_model"] = "mitchner"  # upstream's default closure
     if "conductivity_model" in cfg:
         kind = cfg["conductivity_model"].get("type")
         if kind not in _CONDUCTIVITY:
@@ -234,6 +235,7 @@ def config_from_dict(data: dict, *, base_dir: Path | str = ".") -> SimConfig:
     if control is not None and control.get("type", "NoController") != "NoController":
         raise SimulationInputError(
             f"simulation.current_control type {control.get('type')!r} is not supported; allowed: NoController")
+    kw["num_save"] = 1000  # upstream's default
     for src, dst, conv in (("dt", "dt_s", float), ("duration", "duration_s", float), ("num_save", "num_save", int),
                            ("adaptive", "adaptive", bool), ("CFL", "cfl", float), ("min_dt", "min_dt_s", float),
                            ("max_dt", "max_dt_s", float), ("max_small_steps", "max_small_steps", int)):
