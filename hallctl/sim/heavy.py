@@ -15,6 +15,7 @@ from hallctl.sim.rates import lookup_rate_row
 
 __all__ = [
     "apply_boundaries",
+    "work_rows",
     "erf_approx",
     "heavy_derived",
     "heavy_rhs",
@@ -51,6 +52,26 @@ def erf_approx(y):
 
 
 @jit
+def _min_ratio(num, den, n, tol_row):
+    """min_j num[j]/den[j] over j < n, exactly as the plain loop would give it, with one
+    division per candidate only: a first pass finds the largest den/num by multiplication,
+    a second divides where den/num is within 1e-12 of it (``tol_row`` holds den/num)."""
+    best = 0.0
+    for j in range(n):
+        q = den[j] * (1.0 / num[j]) if num[j] > 0.0 else math.inf
+        tol_row[j] = q
+        best = max(best, q)
+    if best == 0.0:
+        return math.inf
+    lo = best * (1.0 - 1e-12)
+    out = math.inf
+    for j in range(n):
+        if tol_row[j] >= lo:
+            out = min(out, num[j] / den[j])
+    return out
+
+
+@jit
 def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, iz_prod):
     """Right-hand side L(U) of all heavy fluids (physics.md §4, §11.1–11.4).
 
@@ -61,7 +82,7 @@ def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, 
 
     Args:
         U: conserved state (nvar, N+2); dU: output, same shape.
-        F: fields (NUM_F, N+2); W: work array (≥ nvar + 2 rows, N+2).
+        F: fields (NUM_F, N+2); W: work array (``work_rows(nZ)`` rows, N+2).
         dz_cell: cell widths (N+2,); dz_edge: centre spacing across each edge (N+1,).
         P, S: parameters and scalar state; iz_*: reaction tables (rates.RateTables).
     """
@@ -74,7 +95,11 @@ def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, 
     kTi_m = P[L.P_KTI_M]
     a_i = P[L.P_AI_SPEED]
     nvar = 1 + 2 * nZ
-    FL = nvar  # W rows [0, nvar) hold slopes; row FL holds the mass flux, FL+1 the momentum flux
+    VEL = nvar  # W rows: [0, nvar) slopes, [nvar, nvar + nZ) ion velocities,
+    FM = nvar + nZ  # mass flux, momentum flux, edge wave speed, scratch
+    FP = FM + 1
+    SP = FM + 2
+    SC = FM + 3
 
     for v in range(nvar):
         dU[v, 0] = 0.0
@@ -82,10 +107,10 @@ def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, 
 
     # ---- neutrals: constant-velocity advection, Rusanov flux (§11.1)
     s_n = abs(un) + P[L.P_AN_SPEED]
-    dt_u = math.inf
     if recon:
         for i in range(1, N + 1):
             W[0, i] = limited_slope(U[0, i - 1], U[0, i], U[0, i + 1])
+    dz_min = math.inf
     for j in range(N + 1):
         # the two boundary edges always use first-order states (physics.md §11.2, §16 item 9)
         if recon and 0 < j < N:
@@ -94,25 +119,28 @@ def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, 
         else:
             rl = U[0, j]
             rr = U[0, j + 1]
-        W[FL, j] = 0.5 * (un * (rl + rr) - s_n * (rr - rl))
-        dt_u = min(dt_u, dz_edge[j] / s_n)
+        W[FM, j] = 0.5 * (un * (rl + rr) - s_n * (rr - rl))
+        dz_min = min(dz_min, dz_edge[j])
+    dt_u = dz_min / s_n  # = min_j dz_edge[j]/s_n (division is monotonic)
     for i in range(1, N + 1):
-        dU[0, i] = (W[FL, i - 1] - W[FL, i]) / dz_cell[i]
+        dU[0, i] = (W[FM, i - 1] - W[FM, i]) / dz_cell[i]
 
     # ---- ions: isothermal Euler, reconstruction of ρ and u (§11.1–11.2)
     for Z in range(1, nZ + 1):
         rz = 2 * Z - 1
         mz = 2 * Z
+        vz = VEL + Z - 1
+        for i in range(N + 2):
+            W[vz, i] = U[mz, i] / U[rz, i]
         if recon:
             for i in range(1, N + 1):
                 W[rz, i] = limited_slope(U[rz, i - 1], U[rz, i], U[rz, i + 1])
-                W[mz, i] = limited_slope(U[mz, i - 1] / U[rz, i - 1], U[mz, i] / U[rz, i],
-                                         U[mz, i + 1] / U[rz, i + 1])
+                W[mz, i] = limited_slope(W[vz, i - 1], W[vz, i], W[vz, i + 1])
         for j in range(N + 1):
             rl = U[rz, j]
-            ul = U[mz, j] / rl
+            ul = W[vz, j]
             rr = U[rz, j + 1]
-            ur = U[mz, j + 1] / rr
+            ur = W[vz, j + 1]
             if recon and 0 < j < N:
                 rl = rl + W[rz, j]
                 ul = ul + W[mz, j]
@@ -121,19 +149,21 @@ def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, 
             fl = rl * ul
             fr = rr * ur
             s = max(abs(ul), abs(ur)) + a_i
-            W[FL, j] = 0.5 * (fl + fr - s * (rr - rl))
-            W[FL + 1, j] = 0.5 * (rl * (ul * ul + kTi_m) + rr * (ur * ur + kTi_m) - s * (fr - fl))
-            dt_u = min(dt_u, dz_edge[j] / s)
+            W[FM, j] = 0.5 * (fl + fr - s * (rr - rl))
+            W[FP, j] = 0.5 * (rl * (ul * ul + kTi_m) + rr * (ur * ur + kTi_m) - s * (fr - fl))
+            W[SP, j] = s
+        dt_u = min(dt_u, _min_ratio(dz_edge, W[SP], N + 1, W[SC]))
         for i in range(1, N + 1):
-            dU[rz, i] = (W[FL, i - 1] - W[FL, i]) / dz_cell[i]
-            dU[mz, i] = (W[FL + 1, i - 1] - W[FL + 1, i]) / dz_cell[i]
+            dU[rz, i] = (W[FM, i - 1] - W[FM, i]) / dz_cell[i]
+            dU[mz, i] = (W[FP, i - 1] - W[FP, i]) / dz_cell[i]
 
     # ---- sources: ionization (§4.3), acceleration (§4.4), ion wall losses (§7.3), plume (§2.4)
     nreact = int(P[L.P_NREACT])
     ion_wall = P[L.P_ION_WALL] != 0.0
     plume = P[L.P_PLUME] != 0.0
-    dt_iz = math.inf
+    max_kne = 0.0
     min_acc = math.inf
+    qm_max = nZ * E_CHARGE / m
     for i in range(1, N + 1):
         ne = 0.0
         for Z in range(1, nZ + 1):
@@ -141,10 +171,17 @@ def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, 
         eps = F[L.NEPS, i] / ne
         if not landmark:
             eps += F[L.KIN, i]
+        # rate-table index shared by all reactions (physics.md §9.2, stage 2)
+        if eps - eps == 0.0:
+            jf = min(max(math.floor(eps), 0.0), 254.0)
+        else:
+            jf = 0.0
+        t = eps - jf
+        jt = int(jf)
         nu_iz = 0.0
         inel = 0.0
         for r in range(nreact):
-            k = lookup_rate_row(iz_tab, r, eps)
+            k = (1.0 - t) * iz_tab[r, jt] + t * iz_tab[r, jt + 1]
             sr = iz_react[r]
             pr = iz_prod[r]
             row_s = 0 if sr == 0 else 2 * sr - 1
@@ -155,22 +192,22 @@ def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, 
                 if sr == 0:
                     us = un
                 else:
-                    us = U[2 * sr, i] / U[row_s, i]
+                    us = W[VEL + sr - 1, i]
                     dU[2 * sr, i] -= rdot * us
                 dU[2 * pr, i] += rdot * us
             ndot = rdot / m
             nu_iz += ndot
             inel += ndot * iz_energy[r]
-            dt_iz = min(dt_iz, 1.0 / (k * ne))
+            max_kne = max(max_kne, k * ne)  # Δt_iz = min 1/(k n_e) = 1/max(k n_e)
         F[L.NU_IZ, i] = nu_iz / ne
         F[L.INEL_IZ, i] = inel
         E = F[L.EF, i]
+        # Δt_E: the largest |Z e E/m| of a cell belongs to the highest charge
+        min_acc = min(min_acc, dz_cell[i] / abs(qm_max * E))
         for Z in range(1, nZ + 1):
             rz = 2 * Z - 1
             mz = 2 * Z
-            acc = Z * E_CHARGE / m * E
-            dU[mz, i] += acc * U[rz, i]
-            min_acc = min(min_acc, dz_cell[i] / abs(acc))
+            dU[mz, i] += Z * E_CHARGE / m * E * U[rz, i]
             if ion_wall:
                 nu_w = F[L.NU_IW1 + Z - 1, i]
                 dU[rz, i] -= nu_w * U[rz, i]
@@ -179,10 +216,15 @@ def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, 
             if plume:
                 dlna = F[L.DLNA, i]
                 dU[rz, i] -= U[mz, i] * dlna
-                dU[mz, i] -= U[mz, i] * (U[mz, i] / U[rz, i]) * dlna
-    S[L.S_DT_IZ] = dt_iz
+                dU[mz, i] -= U[mz, i] * W[VEL + Z - 1, i] * dlna
+    S[L.S_DT_IZ] = 1.0 / max_kne
     S[L.S_DT_E] = math.sqrt(min_acc)
     S[L.S_DT_U] = dt_u
+
+
+def work_rows(nZ: int) -> int:
+    """Rows of the work array ``W`` that :func:`heavy_rhs` needs for ``nZ`` ion charges."""
+    return 1 + 2 * nZ + nZ + 4
 
 
 @jit

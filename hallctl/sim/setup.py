@@ -18,6 +18,7 @@ from hallctl.sim.constants import E_CHARGE, EPS_MACHINE, GAMMA_XE, K_B, M_E, M_X
 from hallctl.sim.rates import RateTables, build_rate_tables
 from hallctl.sim.thruster import field_on_cells, linear_transition
 from hallctl.sim.energy import pressure_gradient
+from hallctl.sim.heavy import work_rows
 from hallctl.sim.walls import WallSheath
 
 __all__ = ["Grid", "SimArrays", "build_arrays", "build_grid", "initial_condition"]
@@ -234,5 +235,5 @@ def build_arrays(config: SimConfig) -> SimArrays:
     S[L.S_ITER] = -1.0
     ns = config.num_save
     return SimArrays(grid=grid, tables=tables, U=U, U1=U.copy(), dU=np.zeros_like(U), F=F,
-                     W=np.zeros((nvar + 2, n2)), AV=np.zeros((L.NUM_AV, n2)), P=P, S=S, save_t=save_t,
+                     W=np.zeros((work_rows(config.max_charge), n2)), AV=np.zeros((L.NUM_AV, n2)), P=P, S=S, save_t=save_t,
                      ser_id=np.full(ns, np.nan), ser_thrust=np.full(ns, np.nan), ser_ii=np.full(ns, np.nan))
