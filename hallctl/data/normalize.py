@@ -72,34 +72,35 @@ def denormalize(x: np.ndarray, norm: dict[str, Any]) -> np.ndarray:
 
 
 def filter_reasons(rec: RawRecords, cfg: NormalizeSection) -> list[str]:
-    """Why each successful record is removed ('' = kept); the first failing test names it."""
+    """Why each record is removed ('' = kept); the first failing test names it (vectorized over records)."""
     f = {name: rec.fields[:, j].astype(float) for j, name in enumerate(rec.field_names)}
     perf = {name: rec.performance[:, j] for j, name in enumerate(rec.performance_names)}
     vd = rec.params[:, rec.param_names.index("discharge_voltage_v")]
     current, thrust = perf["discharge_current_A"], perf["thrust_N"]
-    out = []
-    needed = [f[name] for name in cfg.fields if name in f]
-    for i in range(len(rec)):
-        phi, nu_an, ui, ue = f["phi"][i], f["nu_an"][i], f["ui_1"][i], f["ue"][i]
-        finite = all(np.all(np.isfinite(a[i])) for a in needed) and np.isfinite(current[i]) and np.isfinite(thrust[i])
-        if not finite:
-            out.append("non-finite value")
-        elif not cfg.min_current_A <= current[i] <= cfg.max_current_A:
-            out.append("discharge current out of range")
-        elif not cfg.min_thrust_N <= thrust[i] <= cfg.max_thrust_N:
-            out.append("thrust out of range")
-        elif (phi.min() > cfg.max_min_potential_frac * vd[i] or phi.min() < cfg.min_potential_V
-              or phi.max() > cfg.max_potential_frac * vd[i]):
-            out.append("potential out of bounds")
-        elif not (cfg.nu_an_max_range[0] < nu_an.max() < cfg.nu_an_max_range[1]
-                  and cfg.nu_an_min_range[0] < nu_an.min() < cfg.nu_an_min_range[1]):
-            out.append("anomalous collision frequency out of range")
-        elif (np.argmax(ui) < cfg.shock_position_frac * len(ui)) and ui.max() > cfg.shock_ratio * ui[-1]:
-            out.append("ion-velocity shock")
-        elif np.abs(ue).max() >= cfg.max_abs_ue_m_s:
-            out.append("electron velocity too large")
-        else:
-            out.append("")
+    n = len(rec)
+    finite = np.isfinite(current) & np.isfinite(thrust)
+    for name in cfg.fields:
+        if name in f:
+            finite &= np.isfinite(f[name]).all(axis=1)
+    with np.errstate(invalid="ignore"):
+        phi, nu_an, ui, ue = f["phi"], f["nu_an"], f["ui_1"], f["ue"]
+        tests = [
+            ("non-finite value", ~finite),
+            ("discharge current out of range", (current < cfg.min_current_A) | (current > cfg.max_current_A)),
+            ("thrust out of range", (thrust < cfg.min_thrust_N) | (thrust > cfg.max_thrust_N)),
+            ("potential out of bounds", (phi.min(axis=1) > cfg.max_min_potential_frac * vd)
+             | (phi.min(axis=1) < cfg.min_potential_V) | (phi.max(axis=1) > cfg.max_potential_frac * vd)),
+            ("anomalous collision frequency out of range",
+             ~((cfg.nu_an_max_range[0] < nu_an.max(axis=1)) & (nu_an.max(axis=1) < cfg.nu_an_max_range[1])
+               & (cfg.nu_an_min_range[0] < nu_an.min(axis=1)) & (nu_an.min(axis=1) < cfg.nu_an_min_range[1]))),
+            ("ion-velocity shock", (np.argmax(ui, axis=1) < cfg.shock_position_frac * ui.shape[1])
+             & (ui.max(axis=1) > cfg.shock_ratio * ui[:, -1])),
+            ("electron velocity too large", np.abs(ue).max(axis=1) >= cfg.max_abs_ue_m_s),
+        ]
+    out = [""] * n
+    for reason, failed in reversed(tests):  # the first test in the list wins
+        for i in np.flatnonzero(failed):
+            out[i] = reason
     return out
 
 
@@ -122,6 +123,16 @@ def _psd_rows(series: np.ndarray, t_s: np.ndarray, bins: int, start_fraction: fl
         sel = (freqs >= edges[b]) & (freqs < edges[b + 1])
         out[:, b] = spec[:, sel].mean(axis=1) if sel.any() else np.nan
     return np.maximum(out, _LOG_FLOOR)
+
+
+def _interpolation_matrix(z: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """M (W, cells) with M @ q = np.interp(grid, z, q) for every profile q on ``z`` (clamped ends)."""
+    M = np.zeros((len(grid), len(z)))
+    for k, g in enumerate(grid):
+        j = int(np.clip(np.searchsorted(z, g) - 1, 0, len(z) - 2))
+        t = min(max((g - z[j]) / (z[j + 1] - z[j]), 0.0), 1.0)
+        M[k, j], M[k, j + 1] = 1.0 - t, t
+    return M
 
 
 @dataclass

