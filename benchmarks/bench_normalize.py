@@ -21,10 +21,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hallctl.data import normalize  # noqa: E402
-from hallctl.data.store import make_provenance, read_raw_shard, write_raw_shard  # noqa: E402
-from hallctl.project import load_project  # noqa: E402
-from tests.data.synthetic import synthetic_records  # noqa: E402
+from hallctl.data import normalize
+from hallctl.data.store import make_provenance, read_raw_shard, write_raw_shard
+from hallctl.project import load_project
+from tests.data.synthetic import synthetic_records
 
 
 def baseline(project, shards: list[Path]) -> int:

@@ -135,7 +135,7 @@ class EvaluationResult:
 
 def _row_metrics(post: np.ndarray, truth: np.ndarray, sigma_d: float) -> dict[str, Any]:
     """post (K, M, C, W), truth (K, C, W) → per-row metrics (lists over rows) and calibration."""
-    K, M = post.shape[:2]
+    M = post.shape[1]
     median = np.median(post, axis=1)
     mean = post.mean(axis=1)
     rmse = np.sqrt(((median - truth) ** 2).mean(axis=(0, 2)))

@@ -45,7 +45,8 @@ def parse_fixed(items: list[str], norm: dict[str, Any]) -> dict[int, float]:
         name, sep, value = item.partition("=")
         name = name.strip()
         if not sep or name not in scalars:
-            raise ObservationError(f"--fix {item!r}: give name=value for a scalar row; scalar rows: {', '.join(scalars)}")
+            raise ObservationError(f"--fix {item!r}: give name=value for a scalar row; "
+                                   f"scalar rows: {', '.join(scalars)}")
         try:
             q = float(value)
         except ValueError:
@@ -85,7 +86,8 @@ def draw(precond: Any, norm: dict[str, Any], *, observations: Any = None, fixed:
                     sigma_data=float(getattr(precond, "sigma_data", 0.5)), report=report)
     x = result.x.detach().cpu().numpy().astype(np.float64)
     settings = {"sampler": sampler, "steps": steps, "guidance": guidance, "sigma_min": sigma_min,
-                "sigma_max": sigma_max, "rho": rho, "churn": churn, "seed": seed, "nfe_per_sample": result.nfe_per_sample,
+                "sigma_max": sigma_max, "rho": rho, "churn": churn, "seed": seed,
+                "nfe_per_sample": result.nfe_per_sample,
                 "batch_size": batch_size, "num_samples": num_samples}
     return Draw(x=x, phys=denormalize(x, norm), nfe=result.nfe_per_sample, settings=settings)
 

@@ -6,6 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+
+# The test models are tiny: one intra-op thread is fastest and immune to a busy neighbour, whose
+# spinning OpenMP threads can slow two-thread runs of small kernels by 10-50x.
+torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -21,11 +21,13 @@ __all__ = [
     "CosineAttention",
     "MPConv",
     "MPFourier",
+    "NormalizedWeight",
     "downsample",
     "mp_cat",
     "mp_silu",
     "mp_sum",
     "normalize",
+    "row_rms",
     "upsample",
 ]
 
@@ -43,7 +45,7 @@ def normalize(x: Tensor, dim: int | tuple[int, ...] | None = None, eps: float = 
     """
     if dim is None:
         dim = tuple(range(1, x.ndim))
-    norm = torch.linalg.vector_norm(x, dim=dim, keepdim=True, dtype=torch.float32)
+    norm = torch.linalg.vector_norm(x, dim=dim, keepdim=True, dtype=torch.promote_types(x.dtype, torch.float32))
     n = x.numel() // max(norm.numel(), 1)
     norm = torch.add(eps, norm, alpha=1.0 / math.sqrt(n))
     return x / norm.to(x.dtype)
@@ -88,15 +90,49 @@ def upsample(x: Tensor) -> Tensor:
     return x.repeat_interleave(2, dim=-1)
 
 
+class NormalizedWeight(torch.autograd.Function):
+    """Eq. (47) for the weights: W_o = c · w_o / (ε + r_o), r_o = ‖w_o‖/√n, per output unit o.
+
+    The values and gradient of ``c * normalize(w)`` with the Jacobian written out,
+    ∂L/∂w_o = c s (G_o − s (w_o·G_o) w_o / (n r_o)), s = 1/(ε + r_o): two passes over the weights
+    each way instead of autograd's chain of small kernels. ``r`` may be passed in when known.
+    """
+
+    @staticmethod
+    def forward(ctx, w: Tensor, c: float, r: Tensor | None = None) -> Tensor:
+        n = w[0].numel()
+        if r is None:
+            r = row_rms(w)
+        s = 1.0 / (r + EPS)
+        ctx.save_for_backward(w, r, s)
+        ctx.c, ctx.n = c, n
+        return w * (c * s).reshape(-1, *[1] * (w.ndim - 1))
+
+    @staticmethod
+    def backward(ctx, G: Tensor) -> tuple[Tensor, None, None]:
+        w, r, s = ctx.saved_tensors
+        w2, G2 = w.reshape(w.shape[0], -1), G.reshape(G.shape[0], -1)
+        a = ctx.c * s
+        b = a * s * torch.linalg.vecdot(w2, G2) / (ctx.n * r.clamp_min(1e-30))
+        return torch.addcmul(G2 * a.unsqueeze(1), w2, b.unsqueeze(1), value=-1).reshape(w.shape), None, None
+
+
+def row_rms(w: Tensor) -> Tensor:
+    """‖w_o‖/√n for each output unit o (first axis), shape (out,)."""
+    return torch.linalg.vector_norm(w.reshape(w.shape[0], -1), dim=1) / math.sqrt(w[0].numel())
+
+
 class MPConv(nn.Module):
     """Eqs. (47)/(66): MP convolution (or linear map) with forced weight normalization, no bias.
 
     The stored weight W (out × in × k, or out × in) starts N(0, 1). In training, each forward first
-    overwrites it with normalize(W_o) per output unit o (Eq. 66, no gradient) unless the caller
-    does this once per step for all layers (``force_in_forward = False``, see
-    :func:`hallctl.model.runtime.force_normalize_`); the layer then uses
+    overwrites it with normalize(W_o) per output unit o (Eq. 66, no gradient), then uses
     W_eff = g · normalize(W) / √(in·k) (Eq. 47), so a unit-variance input gives variance g².
-    In eval mode with frozen weights, W_eff/g is computed once and cached until W changes.
+    Each layer runs once per forward, so this is once per training step. The fused path
+    (``fused = True``) computes each row norm once for both normalizations and uses
+    :class:`NormalizedWeight`; ``fused = False`` is the plain transcription (the benchmark's
+    baseline). In eval mode with frozen weights, normalize(W) is computed once and cached until
+    W changes.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel: int | None, generator=None) -> None:
@@ -104,28 +140,41 @@ class MPConv(nn.Module):
         shape = (out_channels, in_channels) if kernel is None else (out_channels, in_channels, kernel)
         self.weight = nn.Parameter(torch.randn(shape, generator=generator))
         self.fan_in = in_channels * (kernel or 1)
-        self.force_in_forward = True
+        self.fused = True
         self._cache: tuple[tuple, Tensor] | None = None
 
-    def unit_weight(self) -> Tensor:
-        """normalize(W)/√fan_in in float32 (Eq. 47 without the gain), forcing W first (Eq. 66)."""
+    def unit_weight(self, c: float = 1.0) -> Tensor:
+        """c · normalize(W)/√fan_in in float32 (Eq. 47), forcing W first in training (Eq. 66)."""
+        c = c / math.sqrt(self.fan_in)
         if not self.training and not (torch.is_grad_enabled() and self.weight.requires_grad):
             key = (self.weight._version, self.weight.data_ptr(), self.weight.device)
             if self._cache is None or self._cache[0] != key:
                 with torch.no_grad():
-                    self._cache = (key, normalize(self.weight.float()) / math.sqrt(self.fan_in))
-            return self._cache[1]
+                    self._cache = (key, normalize(self.weight.float()))
+            return self._cache[1] * c
         self._cache = None
-        w = self.weight.float()
-        if self.training and self.force_in_forward:
+        if not self.fused:
+            if self.training:
+                with torch.no_grad():
+                    self.weight.copy_(normalize(self.weight.float()))
+            return normalize(self.weight.float()) * c
+        r = None
+        if self.training:
             with torch.no_grad():
-                self.weight.copy_(normalize(w))
-        return normalize(w) / math.sqrt(self.fan_in)
+                r = row_rms(self.weight.float())
+                s = 1.0 / (r + EPS)
+                self.weight.mul_(s.reshape(-1, *[1] * (self.weight.ndim - 1)).to(self.weight.dtype))
+                r = r * s  # the RMS of the forced rows, r/(ε + r)
+        return NormalizedWeight.apply(self.weight.float(), c, r)
 
     def forward(self, x: Tensor, gain: Tensor | float | None = None) -> Tensor:
-        """x (B, in, W) → (B, out, W) with "same" padding; or (B, in) → (B, out) for a linear map."""
-        w = self.unit_weight()
-        if gain is not None:
+        """x (B, in, W) → (B, out, W) with "same" padding; or (B, in) → (B, out) for a linear map.
+
+        A float ``gain`` is folded into the weight scale for free; a tensor gain (learned) costs a
+        multiplication of the weights.
+        """
+        w = self.unit_weight(gain if isinstance(gain, float | int) else 1.0)
+        if isinstance(gain, Tensor):
             w = w * gain
         w = w.to(x.dtype)
         if w.ndim == 2:

@@ -1,8 +1,8 @@
 """Execution choices for training: device, mixed precision, threads, the fast paths.
 
-Nothing here changes what is computed (model.md §3-4), only how: forced weight normalization
-once per step for all layers at once, an optional ``torch.compile`` of the U-Net that falls back
-to eager mode when compilation fails, and bf16 autocast where it pays.
+Nothing here changes what is computed (model.md §3-4), only how: the switch between the fused
+and the plain MP layers, an optional ``torch.compile`` of the U-Net that falls back to eager mode
+when compilation fails, and bf16 autocast where it pays.
 """
 
 from __future__ import annotations
@@ -14,15 +14,13 @@ import torch
 from torch import nn
 
 from hallctl.errors import ModelError
-from hallctl.model.layers import EPS, MPConv
 
 __all__ = [
     "CompiledOrEager",
-    "force_normalize_",
-    "mp_convs",
+    "native_cpu_bf16",
     "resolve_amp",
     "resolve_device",
-    "set_force_in_forward",
+    "set_fused",
 ]
 
 
@@ -45,12 +43,20 @@ def resolve_device(device: str) -> torch.device:
     return dev
 
 
-def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
-    """ "off" → None (float32); "bf16" → bfloat16; "auto" → bf16 on CUDA GPUs that support it.
+def native_cpu_bf16() -> bool:
+    """Whether this CPU computes in bfloat16 natively (AVX512-BF16 or AMX)."""
+    cpu = torch.cpu
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(cpu, name, lambda: False)() for name in probes)
 
-    On the CPU "auto" keeps float32: bf16 autocast was faster on an AVX512-BF16 CPU
-    (benchmarks/bench_train.py) but is not on CPUs without native bf16, and it coarsens the
-    bitwise reproducibility tests rely on; ask for "bf16" explicitly.
+
+def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
+    """ "off" → None (float32); "bf16" → bfloat16; "auto" → bf16 where it is native and pays.
+
+    "auto" picks bf16 on CUDA GPUs that support it and on CPUs with native bf16 (AVX512-BF16 or
+    AMX), where benchmarks/bench_train.py measured 1.3× the float32 step on a 2-core AVX512-BF16
+    CPU; float32 elsewhere (emulated bf16 is slower) and on MPS. The weights, the
+    preconditioning, the loss and the EMAs stay float32 either way.
     """
     if amp == "off":
         return None
@@ -59,37 +65,21 @@ def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
             raise ModelError("train.amp = 'bf16' but this GPU has no bfloat16 support; use amp = 'off'")
         return torch.bfloat16
     if amp == "auto":
-        if device.type == "cuda" and torch.cuda.is_bf16_supported():
-            return torch.bfloat16
-        return None
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+        return torch.bfloat16 if device.type == "cpu" and native_cpu_bf16() else None
     raise ModelError(f"train.amp = {amp!r} is invalid: use 'auto', 'bf16' or 'off'")
 
 
-def mp_convs(module: nn.Module) -> list[MPConv]:
-    """Every MP layer inside ``module``."""
-    return [m for m in module.modules() if isinstance(m, MPConv)]
+def set_fused(module: nn.Module, enabled: bool) -> None:
+    """Switch the fused fast paths of every MPConv and Block in ``module`` on or off.
 
-
-def set_force_in_forward(module: nn.Module, enabled: bool) -> None:
-    """Switch per-call forced weight normalization (EDM2's habit) on or off for all MP layers."""
-    for m in mp_convs(module):
-        m.force_in_forward = enabled
-
-
-@torch.no_grad()
-def force_normalize_(layers: list[MPConv]) -> None:
-    """Eq. (66) for all layers at once: W_o ← W_o / (ε + ‖W_o‖/√fan_in), one batched pass per step.
-
-    Same values as the per-call version; multi-tensor kernels replace ~100 small launches.
+    Off = the plain transcription of EDM2 (per-call normalize twice through autograd, explicit
+    MP-SiLU, clamp): the same values, used as the benchmark's baseline and in the twin tests.
     """
-    if not layers:
-        return
-    flat = [m.weight.reshape(m.weight.shape[0], -1) for m in layers]
-    norms = [torch.linalg.vector_norm(w, dim=1, keepdim=True) for w in flat]
-    scales = [m.fan_in**-0.5 for m in layers]
-    torch._foreach_mul_(norms, scales)
-    torch._foreach_add_(norms, EPS)
-    torch._foreach_div_(flat, norms)
+    for m in module.modules():
+        if hasattr(m, "fused"):
+            m.fused = enabled
 
 
 class CompiledOrEager:

@@ -20,7 +20,7 @@ from hallctl.model.config import ModelConfig, build_precond
 from hallctl.model.ema import FixedEMA, PowerEMA, save_snapshots
 from hallctl.model.io import ema_filename, save_model
 from hallctl.model.loss import edm_loss, fixed_sigma_loss
-from hallctl.model.runtime import CompiledOrEager, force_normalize_, mp_convs
+from hallctl.model.runtime import CompiledOrEager
 from hallctl.model.schedule import learning_rate
 from hallctl.model.stream import DataOrder, derive_seed, sigint_deferred
 from hallctl.report import Reporter
@@ -56,9 +56,6 @@ class Trainer:
         self.seed = s.seed
         self.net = build_precond(cfg, C, W, seed=derive_seed(s.seed, 6)).to(device).train()
         self.net.amp_dtype = amp_dtype
-        self.layers = mp_convs(self.net)
-        for m in self.layers:
-            m.force_in_forward = False  # done once per step by force_normalize_
         self.params = list(self.net.parameters())
         self.opt = torch.optim.Adam(self.params, lr=0.0, betas=s.betas, eps=s.eps, weight_decay=0.0)
         self.pema = PowerEMA(self.net, s.ema_stds) if s.ema_stds else None
@@ -174,7 +171,6 @@ class Trainer:
             self.gen.manual_seed(derive_seed(self.seed, 1, self.nimg))
             if self.cfg.dropout > 0:
                 torch.manual_seed(derive_seed(self.seed, 2, self.nimg))
-            force_normalize_(self.layers)  # Eq. (66), once per step for all layers
             self.opt.zero_grad(set_to_none=True)
             try:
                 objective, lam_loss = edm_loss(

@@ -52,7 +52,7 @@ class TrainSettings:
         val_sigmas: the fixed σ grid of the validation loss.
         seed: the seed every random draw derives from.
         device: "auto" (cuda, mps, cpu) or a torch device name.
-        amp: "auto" (bf16 on CUDA), "bf16" or "off" (float32).
+        amp: "auto" (bf16 on CUDA and on CPUs with native bf16), "bf16" or "off" (float32).
         compile: torch.compile the U-Net (falls back to eager mode if compiling fails).
         num_threads: CPU threads for torch (None = leave as is).
     """
@@ -159,6 +159,36 @@ def _check_data(train_data, val_data, labels, val_labels, cfg: ModelConfig) -> N
             )
 
 
+def _write_options(
+    run_dir: Path, settings: TrainSettings, model_config: ModelConfig, trainer: Trainer, val_data: torch.Tensor | None
+) -> None:
+    """training_options.json: the resolved settings, written before the first step."""
+    N, rows, length = trainer.shape
+    resolved = {
+        **asdict(settings),
+        "seed": trainer.seed,
+        "device": str(trainer.device),
+        "amp": trainer.amp,
+        "num_threads": torch.get_num_threads(),
+        "compile": trainer.runner.active,
+    }
+    options = {
+        "settings": resolved,
+        "model_config": model_config.to_dict(),
+        "data": {
+            "num_examples": N,
+            "rows": rows,
+            "length": length,
+            "num_val": None if val_data is None else int(val_data.shape[0]),
+        },
+        "seed": trainer.seed,
+        "resumed_from_nimg": trainer.resumed_from,
+        "hallctl_version": __version__,
+        "torch_version": torch.__version__,
+    }
+    (run_dir / "training_options.json").write_text(json.dumps(options, indent=2) + "\n")
+
+
 def train(
     train_data: torch.Tensor,
     val_data: torch.Tensor | None = None,
@@ -200,8 +230,7 @@ def train(
         json.dumps(dataset_meta)
     except (TypeError, ValueError) as exc:
         raise ModelError(f"dataset metadata is not JSON-serializable ({exc}); pass plain lists/numbers") from exc
-    N, rows, length = train_data.shape
-    build_precond(model_config, rows, length)  # validates the length before anything is written
+    build_precond(model_config, train_data.shape[1], train_data.shape[2])  # checks the length first
     device = resolve_device(settings.device)
     amp_dtype = resolve_amp(settings.amp, device)
     run_dir = Path(run_dir)
@@ -210,27 +239,6 @@ def train(
         shutil.rmtree(run_dir / CHECKPOINT.parent, ignore_errors=True)
         shutil.rmtree(run_dir / SNAPSHOT_DIR, ignore_errors=True)
         (run_dir / "metrics.csv").unlink(missing_ok=True)
-    resolved = {
-        **asdict(settings),
-        "device": str(device),
-        "amp": "bf16" if amp_dtype is not None else "off",
-        "num_threads": settings.num_threads or torch.get_num_threads(),
-    }
-    options = {
-        "settings": resolved,
-        "model_config": model_config.to_dict(),
-        "data": {
-            "num_examples": N,
-            "rows": rows,
-            "length": length,
-            "num_val": None if val_data is None else int(val_data.shape[0]),
-        },
-        "seed": settings.seed,
-        "restart": restart,
-        "hallctl_version": __version__,
-        "torch_version": torch.__version__,
-    }
-    (run_dir / "training_options.json").write_text(json.dumps(options, indent=2) + "\n")
     threads = torch.get_num_threads()
     if settings.num_threads:
         torch.set_num_threads(settings.num_threads)
@@ -247,7 +255,8 @@ def train(
             device=device,
             amp_dtype=amp_dtype,
             report=resolve(report),
-        )
+        )  # checks a checkpoint in run_dir against the data and the config first
+        _write_options(run_dir, settings, model_config, trainer, val_data)
         return TrainSummary(**trainer.run())
     finally:
         torch.set_num_threads(threads)

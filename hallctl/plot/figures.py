@@ -38,7 +38,8 @@ def _style_axis(ax: Any, name: str, unit: str = "") -> None:
         ax.set_yscale("log")
 
 
-def figure_samples(s: SampleSet, fields: list[str], *, reference: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+def figure_samples(s: SampleSet, fields: list[str], *,
+                   reference: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
                    observations: list[dict[str, Any]] | None = None, title: str = "") -> Figure:
     """One panel per field along z: median, 50 % and 90 % bands, reference curve, observations."""
     rows = {name: s.samples[:, i].astype(float) for i, name in enumerate(s.rows)}

@@ -7,11 +7,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
-from hallctl.data.store import atomic_write  # noqa: E402
-from hallctl.errors import DataError  # noqa: E402
+from hallctl.data.store import atomic_write
+from hallctl.errors import DataError
 
 __all__ = ["LABELS", "axis_label", "new_figure", "save"]
 

@@ -8,6 +8,7 @@ depend on time, and upstream freezes ν_an after iteration 5 anyway, physics.md 
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -133,7 +134,7 @@ class MultiLogBohm:
         if len(self.z_m) != len(self.c) or len(self.z_m) < 1:
             raise SimulationInputError(
                 f"MultiLogBohm: z_m and c need the same non-zero length, got {len(self.z_m)} and {len(self.c)}")
-        if any(not (b > a) for a, b in zip(self.z_m, self.z_m[1:], strict=False)):
+        if any(not (b > a) for a, b in itertools.pairwise(self.z_m)):
             raise SimulationInputError("MultiLogBohm: z_m must be strictly increasing")
         if any(not (v > 0.0 and math.isfinite(v)) for v in self.c):
             raise SimulationInputError("MultiLogBohm: every c must be positive and finite (log interpolation)")

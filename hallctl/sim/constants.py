@@ -4,21 +4,21 @@ Every value is in SI units unless its name says otherwise; energies of reactions
 """
 
 __all__ = [
-    "E_CHARGE",
     "EPS_MACHINE",
+    "E_CHARGE",
     "GAMMA_XE",
     "K_B",
-    "M_E",
-    "M_XE",
+    "LANDMARK_ELASTIC_M3_S",
+    "LANDMARK_EXCITATION_EV",
+    "LANDMARK_IONIZATION_EV",
     "MIN_NUMBER_DENSITY_M3",
     "MOLAR_MASS_XE",
+    "M_E",
+    "M_XE",
     "N_A",
     "R_0",
     "XE_EXCITATION_EV",
     "XE_IONIZATION_EV",
-    "LANDMARK_EXCITATION_EV",
-    "LANDMARK_IONIZATION_EV",
-    "LANDMARK_ELASTIC_M3_S",
 ]
 
 E_CHARGE = 1.602176634e-19

@@ -8,12 +8,12 @@ order of §11.6 step 3a–e. The energy equation (step 3f) is in :mod:`hallctl.s
 
 import math
 
-from hallctl.sim import layout as L
+from hallctl.sim import layout as lay
 from hallctl.sim._jit import jit
 from hallctl.sim.constants import E_CHARGE, M_E
 from hallctl.sim.rates import lookup_rate
 from hallctl.sim.thruster import linear_transition
-from hallctl.sim.walls import EDGE_TO_CENTER_RATIO, see_yield, sheath_potential_V, wall_ion_speed
+from hallctl.sim.walls import EDGE_TO_CENTER_RATIO
 
 __all__ = [
     "anode_sheath_potential",
@@ -37,7 +37,7 @@ def coulomb_logarithm(ne, Te_eV, Z):
 @jit
 def freq_electron_ion(ne, Te_eV, Z):
     """ν_ei = 2.9e-12 Z² n_e ln Λ / T_e^(3/2) [1/s] (physics.md §5.1)."""
-    return 2.9e-12 * Z * Z * ne * coulomb_logarithm(ne, Te_eV, Z) / Te_eV**1.5
+    return 2.9e-12 * Z * Z * ne * coulomb_logarithm(ne, Te_eV, Z) / (Te_eV * math.sqrt(Te_eV))
 
 
 @jit
@@ -99,141 +99,164 @@ def electron_fields(U, F, zc, z_edge, P, S, el_tab, iteration, t):
     Returns:
         0, or ``layout.FAIL_CURRENT`` / ``layout.FAIL_PHI`` for a non-finite I_d / potential.
     """
-    N = int(P[L.P_N])
-    nZ = int(P[L.P_NZ])
+    N = int(P[lay.P_N])
+    nZ = int(P[lay.P_NZ])
     n2 = N + 2
-    m = P[L.P_MASS]
-    landmark = P[L.P_LANDMARK] != 0.0
-    ei_coll = P[L.P_EI_COLL] != 0.0
+    m = P[lay.P_MASS]
+    landmark = P[lay.P_LANDMARK] != 0.0
+    ei_coll = P[lay.P_EI_COLL] != 0.0
 
     # ---- 3a: collision frequencies (ghosts copy their interior neighbours)
     for i in range(1, N + 1):
-        Te = F[L.TEV, i]
-        F[L.NU_EN, i] = lookup_rate(el_tab, 1.5 * Te) * F[L.NN, i]
+        Te = F[lay.TEV, i]
+        F[lay.NU_EN, i] = lookup_rate(el_tab, 1.5 * Te) * F[lay.NN, i]
         if ei_coll:
-            F[L.NU_EI, i] = freq_electron_ion(F[L.NE, i], Te, F[L.ZEFF, i])
+            F[lay.NU_EI, i] = freq_electron_ion(F[lay.NE, i], Te, F[lay.ZEFF, i])
         else:
-            F[L.NU_EI, i] = 0.0
-    for row in (L.NU_EN, L.NU_EI):
+            F[lay.NU_EI, i] = 0.0
+    for row in (lay.NU_EN, lay.NU_EI):
         F[row, 0] = F[row, 1]
         F[row, N + 1] = F[row, N]
     for i in range(n2):
-        nc = F[L.NU_EN, i] + F[L.NU_EI, i]
+        nc = F[lay.NU_EN, i] + F[lay.NU_EI, i]
         if not landmark:
-            nc += F[L.NU_IZ, i] + F[L.NU_EX, i]
-        F[L.NU_CLASS, i] = nc
+            nc += F[lay.NU_IZ, i] + F[lay.NU_EX, i]
+        F[lay.NU_CLASS, i] = nc
 
     # ---- 3b: wall losses (§7.2, §7.4) and ion wall-loss frequencies (§7.3)
-    model = int(P[L.P_WALL_MODEL])
-    alpha = P[L.P_WALL_SCALE]
-    dr = P[L.P_DR]
+    model = int(P[lay.P_WALL_MODEL])
+    alpha = P[lay.P_WALL_SCALE]
+    dr = P[lay.P_DR]
     h = EDGE_TO_CENTER_RATIO
-    shielded = P[L.P_SHIELDED] != 0.0
+    shielded = P[lay.P_SHIELDED] != 0.0
+    inv_m = P[lay.P_INV_MASS]
+    ion_wall = P[lay.P_ION_WALL] != 0.0
+    sq2 = math.sqrt(2.0)
+    sq3 = math.sqrt(3.0)
+    # Σ_Z Z n_Z √(Z e T/m) = √(e T/m) Σ_Z Z^(3/2) n_Z
+    w2 = 2.0 * sq2 if nZ >= 2 else 0.0
+    w3 = 3.0 * sq3 if nZ >= 3 else 0.0
+    # ½ ln(m_eff/(2π m_e)) with m_eff = m for a single propellant
+    log_mass = 0.5 * math.log(m / (2.0 * math.pi * M_E))
+    see_slope = 1.5 * (1.0 - P[lay.P_SIGMA0]) / P[lay.P_EPS_STAR]
+    iw_coeff = h * alpha / dr
+    inv_ne = F[lay.INV_NE]
     for i in range(n2):
+        inv_ne[i] = 1.0 / F[lay.NE, i]
+    for i in range(n2):
+        Te = F[lay.TEV, i]
+        c_te = math.sqrt(E_CHARGE * Te * inv_m)  # √(e T_e/m)
         if model == 1:
-            Tw = F[L.TEV, i]
+            Tw = Te
+            c1 = c_te
             if shielded:
-                Tw = linear_transition(zc[i], P[L.P_LCH], P[L.P_ELL], F[L.TEV, 0], Tw)
-            gamma = see_yield(Tw, P[L.P_SIGMA0], P[L.P_EPS_STAR], P[L.P_GAMMA_MAX])
-            flux = 0.0
-            for Z in range(1, nZ + 1):
-                flux += Z * alpha * h * (U[2 * Z - 1, i] / m) * wall_ion_speed(Z, Tw, m)
-            nu_ew = flux / (dr * (1.0 - gamma) * F[L.NE, i])
-            phi_s = sheath_potential_V(Tw, gamma, F[L.MEFF, i])
-            F[L.NU_EW, i] = nu_ew
-            F[L.NU_WALL, i] = nu_ew * F[L.LT_IN, i]
-            F[L.W_WALL, i] = nu_ew * F[L.LT_BETA, i] * (2.0 * Tw + (1.0 - gamma) * phi_s)
+                Tw = linear_transition(zc[i], P[lay.P_LCH], P[lay.P_ELL], F[lay.TEV, 0], Te)
+                c1 = math.sqrt(E_CHARGE * Tw * inv_m)
+            # SEE yield γ = min(γ_max, σ0 + 1.5 T_w (1 - σ0)/ε*) (walls.see_yield)
+            gamma = min(P[lay.P_GAMMA_MAX], P[lay.P_SIGMA0] + see_slope * Tw)
+            zn = U[1, i]
+            if nZ >= 2:
+                zn += w2 * U[3, i]
+            if nZ >= 3:
+                zn += w3 * U[5, i]
+            flux = alpha * h * c1 * zn * inv_m
+            nu_ew = flux * inv_ne[i] / (dr * (1.0 - gamma))
+            phi_s = Tw * (math.log(1.0 - gamma) + log_mass)  # walls.sheath_potential_V
+            F[lay.NU_EW, i] = nu_ew
+            F[lay.NU_WALL, i] = nu_ew * F[lay.LT_IN, i]
+            F[lay.W_WALL, i] = nu_ew * F[lay.LT_BETA, i] * (2.0 * Tw + (1.0 - gamma) * phi_s)
         elif model == 2:
-            eps = F[L.NEPS, i] / F[L.NE, i]
-            F[L.NU_EW, i] = 1e7
-            F[L.NU_WALL, i] = 1e7 * F[L.LT_IN, i]
-            F[L.W_WALL, i] = 1e7 * F[L.ALPHA_Z, i] * eps * math.exp(-P[L.P_WALL_U] / eps)
+            eps = F[lay.NEPS, i] * inv_ne[i]
+            F[lay.NU_EW, i] = 1e7
+            F[lay.NU_WALL, i] = 1e7 * F[lay.LT_IN, i]
+            F[lay.W_WALL, i] = 1e7 * F[lay.ALPHA_Z, i] * eps * math.exp(-P[lay.P_WALL_U] / eps)
         else:
-            F[L.NU_EW, i] = 0.0
-            F[L.NU_WALL, i] = 0.0
-            F[L.W_WALL, i] = 0.0
-    if P[L.P_ION_WALL] != 0.0:
-        for i in range(1, N + 1):
-            for Z in range(1, nZ + 1):
-                F[L.NU_IW1 + Z - 1, i] = (F[L.LT_IN, i] * wall_ion_speed(Z, F[L.TEV, i], m)
-                                          * h * alpha / dr)
+            F[lay.NU_EW, i] = 0.0
+            F[lay.NU_WALL, i] = 0.0
+            F[lay.W_WALL, i] = 0.0
+        if ion_wall and 0 < i < N + 1:
+            # ν_iw,Z = lt(1 → 0) √(Z e T_e/m) h α / Δr with the local T_e
+            base = F[lay.LT_IN, i] * c_te * iw_coeff
+            F[lay.NU_IW1, i] = base
+            F[lay.NU_IW2, i] = sq2 * base
+            F[lay.NU_IW3, i] = sq3 * base
 
     # ---- 3c: anomalous transport, configured model only for t > 0 and iteration ≤ 5 (§16.4)
     if t > 0.0 and iteration <= 5:
         for i in range(n2):
-            F[L.NU_AN, i] = F[L.NU_AN_MODEL, i]
+            F[lay.NU_AN, i] = F[lay.NU_AN_MODEL, i]
 
     # ---- 3d: ν_e, μ, V_s, I_d, E, φ, u_e, K
+    e_me = E_CHARGE / M_E
     for i in range(n2):
-        nu_e = F[L.NU_CLASS, i] + F[L.NU_AN, i] + F[L.NU_WALL, i]
-        F[L.NU_E, i] = nu_e
-        Omega = E_CHARGE * F[L.B, i] / (M_E * nu_e)
-        F[L.MU, i] = E_CHARGE / (M_E * nu_e * (1.0 + Omega * Omega))
-    A_ch = P[L.P_ACH]
+        nu_e = F[lay.NU_CLASS, i] + F[lay.NU_AN, i] + F[lay.NU_WALL, i]
+        F[lay.NU_E, i] = nu_e
+        inv_nu = 1.0 / nu_e
+        Omega = e_me * F[lay.B, i] * inv_nu
+        F[lay.OMEGA2, i] = Omega * Omega
+        F[lay.MU, i] = e_me * inv_nu / (1.0 + Omega * Omega)
+    A_ch = P[lay.P_ACH]
     Vs = 0.0
-    if P[L.P_SHEATH_BC] != 0.0 and not landmark:
-        Vs = anode_sheath_potential(F[L.TEV, 1], F[L.NE, 1], F[L.JI, 1], S[L.S_ID], A_ch)
-    S[L.S_VS] = Vs
+    if P[lay.P_SHEATH_BC] != 0.0 and not landmark:
+        Vs = anode_sheath_potential(F[lay.TEV, 1], F[lay.NE, 1], F[lay.JI, 1], S[lay.S_ID], A_ch)
+    S[lay.S_VS] = Vs
     drag = iteration > 5 and not landmark
     me_e = M_E / E_CHARGE
-    un = P[L.P_UN]
+    un = P[lay.P_UN]
     for i in range(n2):
-        ne = F[L.NE, i]
-        mu = F[L.MU, i]
-        F[L.WORK1, i] = 1.0 / (E_CHARGE * ne * mu * F[L.AREA, i])
-        v = F[L.JI, i] / (E_CHARGE * mu * ne) + F[L.GRAD_PE, i] / ne
+        r = 1.0 / (E_CHARGE * F[lay.NE, i] * F[lay.MU, i])  # 1/(e n_e μ)
+        F[lay.TRI_X, i] = r
+        F[lay.WORK1, i] = r / F[lay.AREA, i]
+        v = F[lay.JI, i] * r + F[lay.GRAD_PE, i] * inv_ne[i]
         if drag:
-            v -= me_e * (F[L.UI_BAR, i] * (F[L.NU_EI, i] + F[L.NU_AN, i]) + un * F[L.NU_EN, i])
-        F[L.WORK2, i] = v
-    for row in (L.WORK1, L.WORK2):
+            v -= me_e * (F[lay.UI_BAR, i] * (F[lay.NU_EI, i] + F[lay.NU_AN, i]) + un * F[lay.NU_EN, i])
+        F[lay.WORK2, i] = v
+    for row in (lay.WORK1, lay.WORK2):
         F[row, 0] = 0.5 * (F[row, 0] + F[row, 1])
         F[row, N + 1] = 0.5 * (F[row, N + 1] + F[row, N])
-    int1 = trapezoid_edges(F[L.WORK1], zc, z_edge, N)
-    int2 = trapezoid_edges(F[L.WORK2], zc, z_edge, N)
-    V_anode = P[L.P_VD] + Vs
-    Id = (V_anode - P[L.P_VCC] + int2) / int1
-    if not (Id - Id == 0.0):
-        S[L.S_ID] = Id
-        return L.FAIL_CURRENT
-    Id = max(0.0, min(P[L.P_ILIMIT], Id))
-    S[L.S_ID] = Id
+    int1 = trapezoid_edges(F[lay.WORK1], zc, z_edge, N)
+    int2 = trapezoid_edges(F[lay.WORK2], zc, z_edge, N)
+    V_anode = P[lay.P_VD] + Vs
+    Id = (V_anode - P[lay.P_VCC] + int2) / int1
+    if Id - Id != 0.0:
+        S[lay.S_ID] = Id
+        return lay.FAIL_CURRENT
+    Id = max(0.0, min(P[lay.P_ILIMIT], Id))
+    S[lay.S_ID] = Id
     for i in range(n2):
-        ne = F[L.NE, i]
-        E = (Id / F[L.AREA, i] - F[L.JI, i]) / (E_CHARGE * ne * F[L.MU, i]) - F[L.GRAD_PE, i] / ne
+        jd = Id / F[lay.AREA, i] - F[lay.JI, i]  # electron current density (sign: toward the anode)
+        E = jd * F[lay.TRI_X, i] - F[lay.GRAD_PE, i] * inv_ne[i]
         if drag:
-            E += me_e * (F[L.UI_BAR, i] * (F[L.NU_EI, i] + F[L.NU_AN, i]) + un * F[L.NU_EN, i])
-        F[L.EF, i] = E
+            E += me_e * (F[lay.UI_BAR, i] * (F[lay.NU_EI, i] + F[lay.NU_AN, i]) + un * F[lay.NU_EN, i])
+        F[lay.EF, i] = E
+        ue = -jd * inv_ne[i] / E_CHARGE
+        F[lay.UE, i] = ue
+        F[lay.KIN, i] = 0.5 * me_e * (1.0 + F[lay.OMEGA2, i]) * ue * ue
     # potential: cumulative trapezoid of -E from the anode edge (φ = V_d + V_s there)
-    E_left = 0.5 * (F[L.EF, 0] + F[L.EF, 1])
-    phi = V_anode - 0.5 * (E_left + F[L.EF, 1]) * (zc[1] - z_edge[0])
-    F[L.PHI, 1] = phi
+    E_left = 0.5 * (F[lay.EF, 0] + F[lay.EF, 1])
+    phi = V_anode - 0.5 * (E_left + F[lay.EF, 1]) * (zc[1] - z_edge[0])
+    F[lay.PHI, 1] = phi
     for k in range(2, N + 1):
-        phi -= 0.5 * (F[L.EF, k - 1] + F[L.EF, k]) * (zc[k] - zc[k - 1])
-        F[L.PHI, k] = phi
-    E_right = 0.5 * (F[L.EF, N] + F[L.EF, N + 1])
-    phi_right = phi - 0.5 * (F[L.EF, N] + E_right) * (z_edge[N] - zc[N])
-    F[L.PHI, 0] = 2.0 * V_anode - F[L.PHI, 1]
-    F[L.PHI, N + 1] = 2.0 * phi_right - F[L.PHI, N]
-    if not (phi_right - phi_right == 0.0):
-        return L.FAIL_PHI
-    for i in range(n2):
-        ne = F[L.NE, i]
-        ue = (F[L.JI, i] - Id / F[L.AREA, i]) / (E_CHARGE * ne)
-        F[L.UE, i] = ue
-        Omega = E_CHARGE * F[L.B, i] / (M_E * F[L.NU_E, i])
-        F[L.KIN, i] = 0.5 * M_E * (1.0 + Omega * Omega) * ue * ue / E_CHARGE
+        phi -= 0.5 * (F[lay.EF, k - 1] + F[lay.EF, k]) * (zc[k] - zc[k - 1])
+        F[lay.PHI, k] = phi
+    E_right = 0.5 * (F[lay.EF, N] + F[lay.EF, N + 1])
+    phi_right = phi - 0.5 * (F[lay.EF, N] + E_right) * (z_edge[N] - zc[N])
+    F[lay.PHI, 0] = 2.0 * V_anode - F[lay.PHI, 1]
+    F[lay.PHI, N + 1] = 2.0 * phi_right - F[lay.PHI, N]
+    if phi_right - phi_right != 0.0:
+        return lay.FAIL_PHI
 
     # ---- 3e: thermal conductivity κ (§6.2)
-    cond = int(P[L.P_COND])
+    cond = int(P[lay.P_COND])
     for i in range(n2):
-        mu = F[L.MU, i]
-        if cond == L.COND_LANDMARK:
+        mu = F[lay.MU, i]
+        if cond == lay.COND_LANDMARK:
             # κ = 10/9 μ nε with nε taken as 3/2 n_e T_e from the *current* n_e (after the heavy
             # step), not the stored nε: this reproduces upstream's LANDMARK outputs bit for bit
-            F[L.KAPPA, i] = 10.0 / 9.0 * mu * 1.5 * F[L.NE, i] * F[L.TEV, i]
-        elif cond == L.COND_MITCHNER:
-            k0 = 2.4 / (1.0 + F[L.NU_EI, i] / (math.sqrt(2.0) * F[L.NU_E, i]))
-            F[L.KAPPA, i] = k0 * mu * F[L.NE, i] * F[L.TEV, i]
+            F[lay.KAPPA, i] = 10.0 / 9.0 * mu * 1.5 * F[lay.NE, i] * F[lay.TEV, i]
+        elif cond == lay.COND_MITCHNER:
+            k0 = 2.4 / (1.0 + F[lay.NU_EI, i] / (math.sqrt(2.0) * F[lay.NU_E, i]))
+            F[lay.KAPPA, i] = k0 * mu * F[lay.NE, i] * F[lay.TEV, i]
         else:
-            F[L.KAPPA, i] = braginskii_coefficient(F[L.ZEFF, i]) * mu * F[L.NE, i] * F[L.TEV, i]
+            F[lay.KAPPA, i] = braginskii_coefficient(F[lay.ZEFF, i]) * mu * F[lay.NE, i] * F[lay.TEV, i]
     return 0

@@ -1,36 +1,36 @@
-"""Heavy-species kernels: Rusanov fluxes, reconstruction, sources, SSPRK22, limiter, boundaries.
+"""Heavy-species kernels: Rusanov fluxes, reconstruction, sources, SSPRK22, derived quantities.
 
 Implements physics.md §4 (neutrals and isothermal ions with six charge-changing reactions),
-§8 (boundary conditions and the stage limiter) and §11.1–11.4 (finite volumes, van Leer
-reconstruction, Heun/SSPRK22, the adaptive time-step proposal). All functions are numba kernels
-over the packed arrays of :mod:`hallctl.sim.layout`; they allocate nothing.
+§3 (derived quantities) and §11.1–11.4 (finite volumes, van Leer reconstruction, Heun/SSPRK22,
+the adaptive time-step proposal). Boundary conditions and the stage limiter (§8) are in
+:mod:`hallctl.sim.boundaries`. All functions are numba kernels over the packed arrays of
+:mod:`hallctl.sim.layout`; they allocate nothing.
 """
 
 import math
 
-from hallctl.sim import layout as L
+from hallctl.sim import layout as lay
 from hallctl.sim._jit import jit
-from hallctl.sim.constants import E_CHARGE, K_B
-from hallctl.sim.rates import lookup_rate_row
+from hallctl.sim.boundaries import stage_limiter
+from hallctl.sim.constants import E_CHARGE
+from hallctl.sim.rates import table_index
 
 __all__ = [
-    "apply_boundaries",
-    "work_rows",
-    "erf_approx",
     "heavy_derived",
     "heavy_rhs",
     "limited_slope",
     "ssprk22_step",
-    "stage_limiter",
+    "work_rows",
 ]
 
 
 @jit
 def limited_slope(q_m, q_i, q_p):
-    """van Leer limited half-slope δ of physics.md §11.2.
+    """van Leer limited half-slope δ of physics.md §11.2; the face values are q_i ∓ δ.
 
-    r = (q₊ - q_i)/(q_i - q₋), φ(r) = 4r/(1 + r)² for finite r ≥ 0 else 0, δ = ¼ φ (q₊ - q₋);
-    the face values of the cell are q_i ∓ δ.
+    The spec's r = (q₊ - q_i)/(q_i - q₋), φ(r) = 4r/(1 + r)² (0 unless r is finite and ≥ 0),
+    δ = ¼ φ (q₊ - q₋) equals a b/(a + b) with a = q_i - q₋, b = q₊ - q_i when a b > 0, and 0
+    otherwise (extrema, flat neighbours); that form needs one division instead of two.
     """
     a = q_i - q_m
     b = q_p - q_i
@@ -40,35 +40,15 @@ def limited_slope(q_m, q_i, q_p):
 
 
 @jit
-def erf_approx(y):
-    """Upstream's approximate erf, 1 - exp(-y²)/(y√π) g/(1 + g), g = √π y + (π - 2) y²
-    (odd extension for y < 0), used in the anode Bohm-speed reduction (physics.md §8.1)."""
-    if y == 0.0:
-        return 0.0
-    a = abs(y)
-    g = math.sqrt(math.pi) * a + (math.pi - 2.0) * a * a
-    v = 1.0 - math.exp(-a * a) / (a * math.sqrt(math.pi)) * g / (1.0 + g)
-    return v if y > 0.0 else -v
-
-
-@jit
-def _min_ratio(num, den, n, tol_row):
-    """min_j num[j]/den[j] over j < n, exactly as the plain loop would give it, with one
-    division per candidate only: a first pass finds the largest den/num by multiplication,
-    a second divides where den/num is within 1e-12 of it (``tol_row`` holds den/num)."""
-    best = 0.0
-    for j in range(n):
-        q = den[j] * (1.0 / num[j]) if num[j] > 0.0 else math.inf
-        tol_row[j] = q
-        best = max(best, q)
-    if best == 0.0:
-        return math.inf
-    lo = best * (1.0 - 1e-12)
-    out = math.inf
-    for j in range(n):
-        if tol_row[j] >= lo:
-            out = min(out, num[j] / den[j])
-    return out
+def _ion_flux(W, FM, FP, j, rl, ul, rr, ur, a_i, kTi_m):
+    """Rusanov flux of the isothermal ion equations at edge j from face states (ρ, u) left and
+    right (physics.md §11.1); writes W[FM, j], W[FP, j] and returns the wave speed s."""
+    fl = rl * ul
+    fr = rr * ur
+    s = max(abs(ul), abs(ur)) + a_i
+    W[FM, j] = 0.5 * (fl + fr - s * (rr - rl))
+    W[FP, j] = 0.5 * (rl * (ul * ul + kTi_m) + rr * (ur * ur + kTi_m) - s * (fr - fl))
+    return s
 
 
 @jit
@@ -82,48 +62,49 @@ def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, 
 
     Args:
         U: conserved state (nvar, N+2); dU: output, same shape.
-        F: fields (NUM_F, N+2); W: work array (``work_rows(nZ)`` rows, N+2).
+        F: fields (NUM_F, N+2), including the inverse spacings ``INV_DZC``/``INV_DZE``;
+        W: work array (``work_rows(nZ)`` rows, N+2).
         dz_cell: cell widths (N+2,); dz_edge: centre spacing across each edge (N+1,).
         P, S: parameters and scalar state; iz_*: reaction tables (rates.RateTables).
     """
-    N = int(P[L.P_N])
-    nZ = int(P[L.P_NZ])
-    m = P[L.P_MASS]
-    recon = P[L.P_RECON] != 0.0
-    landmark = P[L.P_LANDMARK] != 0.0
-    un = P[L.P_UN]
-    kTi_m = P[L.P_KTI_M]
-    a_i = P[L.P_AI_SPEED]
+    N = int(P[lay.P_N])
+    nZ = int(P[lay.P_NZ])
+    inv_m = P[lay.P_INV_MASS]
+    recon = P[lay.P_RECON] != 0.0
+    landmark = P[lay.P_LANDMARK] != 0.0
+    un = P[lay.P_UN]
+    kTi_m = P[lay.P_KTI_M]
+    a_i = P[lay.P_AI_SPEED]
     nvar = 1 + 2 * nZ
     VEL = nvar  # W rows: [0, nvar) slopes, [nvar, nvar + nZ) ion velocities,
-    FM = nvar + nZ  # mass flux, momentum flux, edge wave speed, scratch
+    FM = nvar + nZ  # then the mass and momentum fluxes
     FP = FM + 1
-    SP = FM + 2
-    SC = FM + 3
+    SPD = FM + 2  # wave speed / spacing per edge
+    idzc = F[lay.INV_DZC]
+    idze = F[lay.INV_DZE]
 
     for v in range(nvar):
         dU[v, 0] = 0.0
         dU[v, N + 1] = 0.0
 
     # ---- neutrals: constant-velocity advection, Rusanov flux (§11.1)
-    s_n = abs(un) + P[L.P_AN_SPEED]
+    s_n = abs(un) + P[lay.P_AN_SPEED]
     if recon:
         for i in range(1, N + 1):
             W[0, i] = limited_slope(U[0, i - 1], U[0, i], U[0, i + 1])
-    dz_min = math.inf
+    max_rate = 0.0  # largest wave speed / spacing over all fluids and edges
     for j in range(N + 1):
         # the two boundary edges always use first-order states (physics.md §11.2, §16 item 9)
+        rl = U[0, j]
+        rr = U[0, j + 1]
         if recon and 0 < j < N:
-            rl = U[0, j] + W[0, j]
-            rr = U[0, j + 1] - W[0, j + 1]
-        else:
-            rl = U[0, j]
-            rr = U[0, j + 1]
+            rl += W[0, j]
+            rr -= W[0, j + 1]
         W[FM, j] = 0.5 * (un * (rl + rr) - s_n * (rr - rl))
-        dz_min = min(dz_min, dz_edge[j])
-    dt_u = dz_min / s_n  # = min_j dz_edge[j]/s_n (division is monotonic)
+    for j in range(N + 1):
+        max_rate = max(max_rate, s_n * idze[j])
     for i in range(1, N + 1):
-        dU[0, i] = (W[FM, i - 1] - W[FM, i]) / dz_cell[i]
+        dU[0, i] = (W[FM, i - 1] - W[FM, i]) * idzc[i]
 
     # ---- ions: isothermal Euler, reconstruction of ρ and u (§11.1–11.2)
     for Z in range(1, nZ + 1):
@@ -136,122 +117,173 @@ def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, 
             for i in range(1, N + 1):
                 W[rz, i] = limited_slope(U[rz, i - 1], U[rz, i], U[rz, i + 1])
                 W[mz, i] = limited_slope(W[vz, i - 1], W[vz, i], W[vz, i + 1])
-        for j in range(N + 1):
-            rl = U[rz, j]
-            ul = W[vz, j]
-            rr = U[rz, j + 1]
-            ur = W[vz, j + 1]
-            if recon and 0 < j < N:
-                rl = rl + W[rz, j]
-                ul = ul + W[mz, j]
-                rr = rr - W[rz, j + 1]
-                ur = ur - W[mz, j + 1]
-            fl = rl * ul
-            fr = rr * ur
-            s = max(abs(ul), abs(ur)) + a_i
-            W[FM, j] = 0.5 * (fl + fr - s * (rr - rl))
-            W[FP, j] = 0.5 * (rl * (ul * ul + kTi_m) + rr * (ur * ur + kTi_m) - s * (fr - fl))
-            W[SP, j] = s
-        dt_u = min(dt_u, _min_ratio(dz_edge, W[SP], N + 1, W[SC]))
+        # the two boundary edges always use first-order states (physics.md §11.2, §16 item 9)
+        for j in (0, N):
+            W[SPD, j] = _ion_flux(W, FM, FP, j, U[rz, j], W[vz, j], U[rz, j + 1], W[vz, j + 1], a_i,
+                                  kTi_m) * idze[j]
+        if recon:
+            for j in range(1, N):
+                W[SPD, j] = _ion_flux(W, FM, FP, j, U[rz, j] + W[rz, j], W[vz, j] + W[mz, j],
+                                      U[rz, j + 1] - W[rz, j + 1], W[vz, j + 1] - W[mz, j + 1], a_i,
+                                      kTi_m) * idze[j]
+        else:
+            for j in range(1, N):
+                W[SPD, j] = _ion_flux(W, FM, FP, j, U[rz, j], W[vz, j], U[rz, j + 1], W[vz, j + 1], a_i,
+                                      kTi_m) * idze[j]
+        for j in range(N + 1):  # kept apart so that the flux loops above can vectorize
+            max_rate = max(max_rate, W[SPD, j])
         for i in range(1, N + 1):
-            dU[rz, i] = (W[FM, i - 1] - W[FM, i]) / dz_cell[i]
-            dU[mz, i] = (W[FP, i - 1] - W[FP, i]) / dz_cell[i]
+            dU[rz, i] = (W[FM, i - 1] - W[FM, i]) * idzc[i]
+            dU[mz, i] = (W[FP, i - 1] - W[FP, i]) * idzc[i]
 
     # ---- sources: ionization (§4.3), acceleration (§4.4), ion wall losses (§7.3), plume (§2.4)
-    nreact = int(P[L.P_NREACT])
-    ion_wall = P[L.P_ION_WALL] != 0.0
-    plume = P[L.P_PLUME] != 0.0
+    nreact = int(P[lay.P_NREACT])
+    xe_full = P[lay.P_XE_FULL] != 0.0
+    ion_wall = P[lay.P_ION_WALL] != 0.0
+    plume = P[lay.P_PLUME] != 0.0
     max_kne = 0.0
-    min_acc = math.inf
-    qm_max = nZ * E_CHARGE / m
-    for i in range(1, 1):
-        ne = 0.0
-        for Z in range(1, nZ + 1):
-            ne += Z * (U[2 * Z - 1, i] / m)
-        eps = F[L.NEPS, i] / ne
+    max_acc = 0.0
+    qm1 = E_CHARGE * inv_m
+    for i in range(1, N + 1):
+        # stage densities and velocities of up to three charge states, kept in registers
+        r1 = U[1, i]
+        r2 = U[3, i] if nZ >= 2 else 0.0
+        r3 = U[5, i] if nZ >= 3 else 0.0
+        u1 = W[VEL, i]
+        u2 = W[VEL + 1, i] if nZ >= 2 else 0.0
+        u3 = W[VEL + 2, i] if nZ >= 3 else 0.0
+        f1 = U[2, i]
+        f2 = U[4, i] if nZ >= 2 else 0.0
+        f3 = U[6, i] if nZ >= 3 else 0.0
+        rn = U[0, i]
+        ne = (r1 + 2.0 * r2 + 3.0 * r3) * inv_m
+        inv_ne = 1.0 / ne
+        eps = F[lay.NEPS, i] * inv_ne
         if not landmark:
-            eps += F[L.KIN, i]
+            eps += F[lay.KIN, i]
         # rate-table index shared by all reactions (physics.md §9.2, stage 2)
-        if eps - eps == 0.0:
-            jf = min(max(math.floor(eps), 0.0), 254.0)
-        else:
-            jf = 0.0
-        t = eps - jf
-        jt = int(jf)
-        nu_iz = 0.0
+        jt = table_index(eps)
+        t = eps - jt
+        sn = 0.0  # mass sources of neutrals and ions 1..3, momentum sources of ions 1..3
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        m1 = 0.0
+        m2 = 0.0
+        m3 = 0.0
+        rdot_sum = 0.0
         inel = 0.0
-        for r in range(nreact):
+        if xe_full:
+            # the six Xe reactions written out (same sums as the generic loop below)
+            t1 = 1.0 - t
+            k01 = t1 * iz_tab[0, jt] + t * iz_tab[0, jt + 1]
+            k02 = t1 * iz_tab[1, jt] + t * iz_tab[1, jt + 1]
+            k03 = t1 * iz_tab[2, jt] + t * iz_tab[2, jt + 1]
+            k12 = t1 * iz_tab[3, jt] + t * iz_tab[3, jt + 1]
+            k13 = t1 * iz_tab[4, jt] + t * iz_tab[4, jt + 1]
+            k23 = t1 * iz_tab[5, jt] + t * iz_tab[5, jt + 1]
+            kmax = max(max(max(k01, k02), max(k03, k12)), max(k13, k23))
+            max_kne = max(max_kne, kmax * ne)
+            a01 = k01 * ne * rn
+            a02 = k02 * ne * rn
+            a03 = k03 * ne * rn
+            a12 = k12 * ne * r1
+            a13 = k13 * ne * r1
+            a23 = k23 * ne * r2
+            sn = -(a01 + a02 + a03)
+            s1 = a01 - a12 - a13
+            s2 = a02 + a12 - a23
+            s3 = a03 + a13 + a23
+            m1 = a01 * un - (a12 + a13) * u1
+            m2 = a02 * un + a12 * u1 - a23 * u2
+            m3 = a03 * un + a13 * u1 + a23 * u2
+            rdot_sum = (a01 + a02 + a03) + (a12 + a13 + a23)
+            inel = (a01 * iz_energy[0] + a02 * iz_energy[1] + a03 * iz_energy[2]
+                    + a12 * iz_energy[3] + a13 * iz_energy[4] + a23 * iz_energy[5])
+            nreact_loop = 0
+        else:
+            nreact_loop = nreact
+        for r in range(nreact_loop):
             k = (1.0 - t) * iz_tab[r, jt] + t * iz_tab[r, jt + 1]
+            kne = k * ne
+            max_kne = max(max_kne, kne)
             sr = iz_react[r]
             pr = iz_prod[r]
-            row_s = 0 if sr == 0 else 2 * sr - 1
-            rdot = k * ne * U[row_s, i]
-            dU[row_s, i] -= rdot
-            dU[2 * pr - 1, i] += rdot
-            if not landmark:
-                if sr == 0:
-                    us = un
-                else:
-                    us = W[VEL + sr - 1, i]
-                    dU[2 * sr, i] -= rdot * us
-                dU[2 * pr, i] += rdot * us
-            ndot = rdot / m
-            nu_iz += ndot
-            inel += ndot * iz_energy[r]
-            max_kne = max(max_kne, k * ne)  # Δt_iz = min 1/(k n_e) = 1/max(k n_e)
-        F[L.NU_IZ, i] = nu_iz / ne
-        F[L.INEL_IZ, i] = inel
-        E = F[L.EF, i]
-        # Δt_E: the largest |Z e E/m| of a cell belongs to the highest charge
-        min_acc = min(min_acc, dz_cell[i] / abs(qm_max * E))
-        for Z in range(1, nZ + 1):
-            rz = 2 * Z - 1
-            mz = 2 * Z
-            dU[mz, i] += Z * E_CHARGE / m * E * U[rz, i]
-            if ion_wall:
-                nu_w = F[L.NU_IW1 + Z - 1, i]
-                dU[rz, i] -= nu_w * U[rz, i]
-                dU[mz, i] -= nu_w * U[mz, i]
-                dU[0, i] += nu_w * U[rz, i]
-            if plume:
-                dlna = F[L.DLNA, i]
-                dU[rz, i] -= U[mz, i] * dlna
-                dU[mz, i] -= U[mz, i] * W[VEL + Z - 1, i] * dlna
-    S[L.S_DT_IZ] = 1.0 / max_kne
-    S[L.S_DT_E] = math.sqrt(min_acc)
-    S[L.S_DT_U] = dt_u
+            if sr == 0:
+                rdot = kne * rn
+                sn -= rdot
+                us = un
+            elif sr == 1:
+                rdot = kne * r1
+                s1 -= rdot
+                us = u1
+                m1 -= rdot * us
+            else:
+                rdot = kne * r2
+                s2 -= rdot
+                us = u2
+                m2 -= rdot * us
+            if pr == 1:
+                s1 += rdot
+                m1 += rdot * us
+            elif pr == 2:
+                s2 += rdot
+                m2 += rdot * us
+            else:
+                s3 += rdot
+                m3 += rdot * us
+            rdot_sum += rdot
+            inel += rdot * iz_energy[r]
+        if landmark:  # ions are born at rest in LANDMARK mode (physics.md §15)
+            m1 = 0.0
+            m2 = 0.0
+            m3 = 0.0
+        F[lay.NU_IZ, i] = rdot_sum * inv_m * inv_ne
+        F[lay.INEL_IZ, i] = inel * inv_m
+        E = F[lay.EF, i]
+        max_acc = max(max_acc, abs(E) * idzc[i])
+        qE = qm1 * E
+        m1 += qE * r1
+        m2 += 2.0 * qE * r2
+        m3 += 3.0 * qE * r3
+        if ion_wall:
+            w1 = F[lay.NU_IW1, i]
+            w2 = F[lay.NU_IW2, i] if nZ >= 2 else 0.0
+            w3 = F[lay.NU_IW3, i] if nZ >= 3 else 0.0
+            s1 -= w1 * r1
+            s2 -= w2 * r2
+            s3 -= w3 * r3
+            m1 -= w1 * f1
+            m2 -= w2 * f2
+            m3 -= w3 * f3
+            sn += w1 * r1 + w2 * r2 + w3 * r3  # recombined ions return as neutrals
+        if plume:
+            dlna = F[lay.DLNA, i]
+            s1 -= f1 * dlna
+            s2 -= f2 * dlna
+            s3 -= f3 * dlna
+            m1 -= f1 * u1 * dlna
+            m2 -= f2 * u2 * dlna
+            m3 -= f3 * u3 * dlna
+        dU[0, i] += sn
+        dU[1, i] += s1
+        dU[2, i] += m1
+        if nZ >= 2:
+            dU[3, i] += s2
+            dU[4, i] += m2
+        if nZ >= 3:
+            dU[5, i] += s3
+            dU[6, i] += m3
+    # Δt_iz = min over reactions and cells of 1/(k n_e)
+    S[lay.S_DT_IZ] = 1.0 / max_kne
+    # Δt_E = sqrt(min dz/|Z e E/m|), the highest charge Z = nZ being the binding one
+    S[lay.S_DT_E] = math.sqrt(1.0 / (nZ * qm1 * max_acc))
+    S[lay.S_DT_U] = 1.0 / max_rate
 
 
 def work_rows(nZ: int) -> int:
     """Rows of the work array ``W`` that :func:`heavy_rhs` needs for ``nZ`` ion charges."""
-    return 1 + 2 * nZ + nZ + 4
-
-
-@jit
-def stage_limiter(U, P):
-    """Positivity limiter after each RK stage, all cells incl. ghosts (physics.md §8.3).
-
-    Returns False (and changes nothing more) when a density or momentum is not finite;
-    otherwise floors every density at 1 m⁻³ × m, ions keeping their velocity.
-    """
-    n2 = U.shape[1]
-    nZ = int(P[L.P_NZ])
-    floor = P[L.P_MASS]  # MIN_NUMBER_DENSITY (1 m⁻³) × m
-    for i in range(n2):
-        r = U[0, i]
-        if not (r - r == 0.0):
-            return False
-        U[0, i] = max(r, floor)
-        for Z in range(1, nZ + 1):
-            r = U[2 * Z - 1, i]
-            f = U[2 * Z, i]
-            if not (r - r == 0.0 and f - f == 0.0):
-                return False
-            u = f / r
-            r = max(r, floor)
-            U[2 * Z - 1, i] = r
-            U[2 * Z, i] = r * u
-    return True
+    return 1 + 2 * nZ + nZ + 3
 
 
 @jit
@@ -275,87 +307,37 @@ def ssprk22_step(U, U1, dU, F, W, dz_cell, dz_edge, P, S, dt, iz_tab, iz_energy,
 
 
 @jit
-def apply_boundaries(U, F, P, S):
-    """Anode and cathode ghost states (physics.md §8.1–8.2).
-
-    Uses T_e of the first interior cell and the sheath potential V_s of the last electron update
-    (physics.md §16 item 10).
-    """
-    N = int(P[L.P_N])
-    nZ = int(P[L.P_NZ])
-    m = P[L.P_MASS]
-    un = P[L.P_UN]
-    Te1 = F[L.TEV, 1]
-    Vs = S[L.S_VS]
-    b = 1.0
-    if P[L.P_SHEATH_BC] != 0.0 and Vs > 0.0:
-        # Bohm-speed reduction in an electron-repelling sheath (Hara, PSST 28, 2019)
-        x = Vs / Te1 + 1e-6
-        chi = math.exp(-x) / (math.sqrt(math.pi * x) * (1.0 + erf_approx(math.sqrt(x))))
-        b = 1.0 / math.sqrt(1.0 + chi)
-    kTi = K_B * P[L.P_TI_K]
-    rho_n = (P[L.P_MDOT] + P[L.P_MDOT_INGEST]) / (P[L.P_ACH] * un)
-    for Z in range(1, nZ + 1):
-        rz = 2 * Z - 1
-        mz = 2 * Z
-        c = math.sqrt((kTi + Z * E_CHARGE * Te1) / m)
-        ub = -b * c
-        r1 = U[rz, 1]
-        u1 = U[mz, 1] / r1
-        if u1 <= -c:
-            U[rz, 0] = r1
-            U[mz, 0] = U[mz, 1]
-        else:
-            rb = r1 * math.exp((ub - u1) / c)
-            U[rz, 0] = rb
-            U[mz, 0] = rb * ub
-        # ions striking the anode recombine and return as neutrals at u_n
-        rho_n -= U[mz, 0] / un
-    U[0, 0] = rho_n
-    # cathode
-    U[0, N + 1] = U[0, N]
-    for Z in range(1, nZ + 1):
-        rz = 2 * Z - 1
-        mz = 2 * Z
-        uN = U[mz, N] / U[rz, N]
-        if uN >= 0.0:
-            U[rz, N + 1] = U[rz, N]
-            U[mz, N + 1] = U[mz, N]
-        else:
-            U[rz, N + 1] = m
-            U[mz, N + 1] = m * uN
-
-
-@jit
 def heavy_derived(U, F, P):
     """Derived heavy quantities at all cells (physics.md §3): n_n, n_e, Σn_Z, j_i, Z_eff,
     m_eff, ū_i and the reaction energy ε = nε/n_e + K (LANDMARK: nε/n_e)."""
     n2 = U.shape[1]
-    nZ = int(P[L.P_NZ])
-    m = P[L.P_MASS]
-    landmark = P[L.P_LANDMARK] != 0.0
+    nZ = int(P[lay.P_NZ])
+    inv_m = P[lay.P_INV_MASS]
+    landmark = P[lay.P_LANDMARK] != 0.0
     for i in range(n2):
-        F[L.NN, i] = U[0, i] / m
+        F[lay.NN, i] = U[0, i] * inv_m
         ne = 0.0
         ns = 0.0
         ji = 0.0
-        nu = 0.0
+        flux = 0.0
         rho = 0.0
         for Z in range(1, nZ + 1):
-            n = U[2 * Z - 1, i] / m
-            flux = U[2 * Z, i] / m
-            ne += Z * n
-            ns += n
-            ji += Z * E_CHARGE * flux
-            nu += flux
-            rho += U[2 * Z - 1, i]
-        F[L.NE, i] = ne
-        F[L.NI_SUM, i] = ns
-        F[L.JI, i] = ji
-        F[L.ZEFF, i] = ne / ns
-        F[L.MEFF, i] = rho / ns
-        F[L.UI_BAR, i] = nu / ns
-        eps = F[L.NEPS, i] / ne
+            r = U[2 * Z - 1, i]
+            f = U[2 * Z, i]
+            ne += Z * r
+            ns += r
+            ji += Z * f
+            flux += f
+            rho += r
+        ne *= inv_m
+        inv_ns = 1.0 / (ns * inv_m)
+        F[lay.NE, i] = ne
+        F[lay.NI_SUM, i] = ns * inv_m
+        F[lay.JI, i] = E_CHARGE * ji * inv_m
+        F[lay.ZEFF, i] = ne * inv_ns
+        F[lay.MEFF, i] = rho * inv_ns
+        F[lay.UI_BAR, i] = flux * inv_m * inv_ns
+        eps = F[lay.NEPS, i] / ne
         if not landmark:
-            eps += F[L.KIN, i]
-        F[L.EPS, i] = eps
+            eps += F[lay.KIN, i]
+        F[lay.EPS, i] = eps

@@ -46,10 +46,10 @@ __all__ = [
     "fit_rate",
     "ionization_nodes",
     "lookup_rate",
-    "lookup_rate_row",
     "read_landmark_table",
     "read_rate_file",
     "resample_table",
+    "table_index",
 ]
 
 NUM_LOOKUP = 256
@@ -120,6 +120,18 @@ def elastic_fit(eps_eV: float) -> float:
 
 
 @jit
+def table_index(eps_eV):
+    """j = floor(ε) clamped to [0, 254]; 0 when ε is not finite (physics.md §9.2, stage 2)."""
+    if eps_eV - eps_eV != 0.0:
+        return 0
+    if eps_eV >= 254.0:
+        return 254
+    if eps_eV > 0.0:
+        return int(eps_eV)  # truncation = floor for ε > 0
+    return 0
+
+
+@jit
 def lookup_rate(table, eps_eV):
     """Run-time rate lookup on the 0..255 eV grid (physics.md §9.2, stage 2).
 
@@ -131,27 +143,9 @@ def lookup_rate(table, eps_eV):
         ``(1 - t) k_j + t k_(j+1)`` with ``j = floor(ε)`` clamped to [0, 254] (0 if ε is not
         finite) and ``t = ε - j``; linear extrapolation outside [0, 255].
     """
-    if eps_eV - eps_eV == 0.0:  # finite
-        j = math.floor(eps_eV)
-        j = min(max(j, 0.0), 254.0)
-    else:
-        j = 0.0
+    j = table_index(eps_eV)
     t = eps_eV - j
-    ij = int(j)
-    return (1.0 - t) * table[ij] + t * table[ij + 1]
-
-
-@jit
-def lookup_rate_row(tables, row, eps_eV):
-    """:func:`lookup_rate` on row ``row`` of a (n, 256) table array (no view in the hot loop)."""
-    if eps_eV - eps_eV == 0.0:
-        j = math.floor(eps_eV)
-        j = min(max(j, 0.0), 254.0)
-    else:
-        j = 0.0
-    t = eps_eV - j
-    ij = int(j)
-    return (1.0 - t) * tables[row, ij] + t * tables[row, ij + 1]
+    return (1.0 - t) * table[j] + t * table[j + 1]
 
 
 def ionization_nodes() -> np.ndarray:

@@ -16,10 +16,10 @@ import numpy as np
 
 from hallctl.errors import SimulationInputError
 from hallctl.report import Reporter, resolve
-from hallctl.sim import layout as L
+from hallctl.sim import layout as lay
 from hallctl.sim.config import SimConfig
 from hallctl.sim.constants import E_CHARGE, M_XE
-from hallctl.sim.result import PERFORMANCE_KEYS, PROFILE_UNITS, Result
+from hallctl.sim.result import PERFORMANCE_KEYS, Result
 from hallctl.sim.setup import SimArrays, build_arrays
 from hallctl.sim.solver import initialize, run_chunk
 
@@ -29,19 +29,20 @@ NUM_CHUNKS = 20
 """Chunks of simulated time between progress reports (and Python-side checks)."""
 
 _FAIL_REASONS = {
-    L.FAIL_HEAVY: "non-finite heavy-species density or momentum",
-    L.FAIL_CURRENT: "non-finite discharge current",
-    L.FAIL_TE: "non-finite electron energy",
-    L.FAIL_PHI: "non-finite potential",
+    lay.FAIL_HEAVY: "non-finite heavy-species density or momentum",
+    lay.FAIL_CURRENT: "non-finite discharge current",
+    lay.FAIL_TE: "non-finite electron energy",
+    lay.FAIL_PHI: "non-finite potential",
+    lay.FAIL_DT: "non-finite time step",
 }
 
 _AV_ROWS = {
-    "B": L.A_B, "nu_e": L.A_NU_E, "nu_an": L.A_NU_AN, "nu_en": L.A_NU_EN, "nu_ei": L.A_NU_EI,
-    "nu_iz": L.A_NU_IZ, "nu_ex": L.A_NU_EX, "nu_wall": L.A_NU_WALL, "nu_class": L.A_NU_CLASS,
-    "mobility": L.A_MU, "nn": L.A_NN, "ne": L.A_NE, "ni_1": L.A_NI1, "ni_2": L.A_NI2, "ni_3": L.A_NI3,
-    "ui_1": L.A_UI1, "ui_2": L.A_UI2, "ui_3": L.A_UI3, "niui_1": L.A_NIUI1, "niui_2": L.A_NIUI2,
-    "niui_3": L.A_NIUI3, "ue": L.A_UE, "ji": L.A_JI, "phi": L.A_PHI, "E": L.A_EF, "Tev": L.A_TEV,
-    "pe": L.A_PE, "grad_pe": L.A_GRAD_PE, "channel_area": L.A_AREA, "tan_div_angle": L.A_TAN,
+    "B": lay.A_B, "nu_e": lay.A_NU_E, "nu_an": lay.A_NU_AN, "nu_en": lay.A_NU_EN, "nu_ei": lay.A_NU_EI,
+    "nu_iz": lay.A_NU_IZ, "nu_ex": lay.A_NU_EX, "nu_wall": lay.A_NU_WALL, "nu_class": lay.A_NU_CLASS,
+    "mobility": lay.A_MU, "nn": lay.A_NN, "ne": lay.A_NE, "ni_1": lay.A_NI1, "ni_2": lay.A_NI2, "ni_3": lay.A_NI3,
+    "ui_1": lay.A_UI1, "ui_2": lay.A_UI2, "ui_3": lay.A_UI3, "niui_1": lay.A_NIUI1, "niui_2": lay.A_NIUI2,
+    "niui_3": lay.A_NIUI3, "ue": lay.A_UE, "ji": lay.A_JI, "phi": lay.A_PHI, "E": lay.A_EF, "Tev": lay.A_TEV,
+    "pe": lay.A_PE, "grad_pe": lay.A_GRAD_PE, "channel_area": lay.A_AREA, "tan_div_angle": lay.A_TAN,
 }
 
 
@@ -68,7 +69,7 @@ def simulate(config: SimConfig, *, report: Reporter | None = None) -> Result:
     try:
         code = initialize(*args)
         run_chunk(*args, -1.0)  # compiles (or loads from cache); takes no step
-    except Exception as exc:  # noqa: BLE001 — a failure is data (style.md item 9)
+    except Exception as exc:
         return _finish(config, arrays, z_m, "error", f"set-up failed: {exc}", 0.0, time.perf_counter() - t0)
     compile_s = time.perf_counter() - t0
     if code != 0:
@@ -82,15 +83,15 @@ def simulate(config: SimConfig, *, report: Reporter | None = None) -> Result:
             t_stop = duration if c == NUM_CHUNKS else duration * c / NUM_CHUNKS
             try:
                 code = run_chunk(*args, t_stop)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 status, reason = "error", f"{type(exc).__name__}: {exc}"
                 break
-            bar.update(completed=float(arrays.S[L.S_T]), steps=int(arrays.S[L.S_STEPS]))
-            if code == L.DONE:
+            bar.update(completed=float(arrays.S[lay.S_T]), steps=int(arrays.S[lay.S_STEPS]))
+            if code == lay.DONE:
                 break
-            if code != L.OK:
+            if code != lay.OK:
                 status = "failure"
-                reason = f"{_FAIL_REASONS.get(code, 'numerical failure')} at t={arrays.S[L.S_FAIL_T]:.4g} s"
+                reason = f"{_FAIL_REASONS.get(code, 'numerical failure')} at t={arrays.S[lay.S_FAIL_T]:.4g} s"
                 break
     wall_s = time.perf_counter() - t_start
     return _finish(config, arrays, z_m, status, reason, wall_s, compile_s)
@@ -107,8 +108,8 @@ def _edges(a: np.ndarray) -> np.ndarray:
 def _finish(config: SimConfig, arrays: SimArrays, z_m: np.ndarray, status: str, reason: str, wall_s: float,
             compile_s: float) -> Result:
     S = arrays.S
-    nsaved = int(S[L.S_SAVE_IDX])
-    navg = S[L.S_NAVG]
+    nsaved = int(S[lay.S_SAVE_IDX])
+    navg = S[lay.S_NAVG]
     n2 = z_m.size
     profiles: dict[str, np.ndarray] = {}
     for name, row in _AV_ROWS.items():
@@ -118,12 +119,12 @@ def _finish(config: SimConfig, arrays: SimArrays, z_m: np.ndarray, status: str, 
             profiles[name] = np.full(n2, np.nan)
     perf = dict.fromkeys(PERFORMANCE_KEYS, math.nan)
     if navg > 0:
-        perf.update(_performance(config, profiles, S[L.S_AVG_ID] / navg, z_m))
+        perf.update(_performance(config, profiles, S[lay.S_AVG_ID] / navg, z_m))
     return Result(status=status, reason=reason, config=config, z_m=z_m, profiles=profiles,
                   t_s=arrays.save_t[:nsaved].copy(), discharge_current_A=arrays.ser_id[:nsaved].copy(),
                   ion_current_A=arrays.ser_ii[:nsaved].copy(), thrust_N=arrays.ser_thrust[:nsaved].copy(),
-                  performance=perf, steps=int(S[L.S_STEPS]),
-                  mean_dt_s=S[L.S_AVG_DT] / navg if navg > 0 else math.nan, wall_s=wall_s, compile_s=compile_s)
+                  performance=perf, steps=int(S[lay.S_STEPS]),
+                  mean_dt_s=S[lay.S_AVG_DT] / navg if navg > 0 else math.nan, wall_s=wall_s, compile_s=compile_s)
 
 
 def _performance(config: SimConfig, prof: dict[str, np.ndarray], Id: float, z_m: np.ndarray) -> dict[str, float]:

@@ -8,11 +8,12 @@ chunks so that it can report progress in between.
 
 import math
 
-from hallctl.sim import layout as L
+from hallctl.sim import layout as lay
 from hallctl.sim._jit import jit
+from hallctl.sim.boundaries import apply_boundaries
 from hallctl.sim.electrons import electron_fields
 from hallctl.sim.energy import electron_energy, update_plume
-from hallctl.sim.heavy import apply_boundaries, heavy_derived, ssprk22_step
+from hallctl.sim.heavy import heavy_derived, ssprk22_step
 
 __all__ = ["electron_step", "frame_metrics", "initialize", "run_chunk", "save_frame"]
 
@@ -29,11 +30,11 @@ def electron_step(U, F, zc, z_edge, dz_cell, dz_edge, P, S, el_tab, ex_tab, iter
 @jit
 def frame_metrics(U, F, P):
     """(thrust [N], ion current [A]) of the current state from boundary-edge values (§13)."""
-    N = int(P[L.P_N])
-    nZ = int(P[L.P_NZ])
-    m = P[L.P_MASS]
-    A_L = 0.5 * (F[L.AREA, 0] + F[L.AREA, 1])
-    A_R = 0.5 * (F[L.AREA, N] + F[L.AREA, N + 1])
+    N = int(P[lay.P_N])
+    nZ = int(P[lay.P_NZ])
+    m = P[lay.P_MASS]
+    A_L = 0.5 * (F[lay.AREA, 0] + F[lay.AREA, 1])
+    A_R = 0.5 * (F[lay.AREA, N] + F[lay.AREA, N + 1])
     thrust = 0.0
     for Z in range(1, nZ + 1):
         nL = 0.5 * (U[2 * Z - 1, 0] / m + U[2 * Z - 1, 1] / m)
@@ -41,10 +42,10 @@ def frame_metrics(U, F, P):
         nR = 0.5 * (U[2 * Z - 1, N] / m + U[2 * Z - 1, N + 1] / m)
         fR = 0.5 * (U[2 * Z, N] / m + U[2 * Z, N + 1] / m)
         thrust += A_R * m * fR * fR / nR - A_L * m * fL * fL / nL
-    if P[L.P_DIV_CORR] != 0.0:
-        tan_R = 0.5 * (F[L.TAN_DIV, N] + F[L.TAN_DIV, N + 1])
+    if P[lay.P_DIV_CORR] != 0.0:
+        tan_R = 0.5 * (F[lay.TAN_DIV, N] + F[lay.TAN_DIV, N + 1])
         thrust *= math.cos(math.atan(tan_R))
-    I_i = 0.5 * (F[L.JI, N] + F[L.JI, N + 1]) * A_R
+    I_i = 0.5 * (F[lay.JI, N] + F[lay.JI, N + 1]) * A_R
     return thrust, I_i
 
 
@@ -52,34 +53,34 @@ def frame_metrics(U, F, P):
 def save_frame(U, F, AV, P, S, k, ser_id, ser_thrust, ser_ii):
     """Record frame ``k``: time series, and the running sums of the time average (§13)."""
     thrust, I_i = frame_metrics(U, F, P)
-    ser_id[k] = S[L.S_ID]
+    ser_id[k] = S[lay.S_ID]
     ser_thrust[k] = thrust
     ser_ii[k] = I_i
-    if k < int(P[L.P_AVG_START]):
+    if k < int(P[lay.P_AVG_START]):
         return
     n2 = F.shape[1]
-    nZ = int(P[L.P_NZ])
-    m = P[L.P_MASS]
-    rows = (L.B, L.NU_E, L.NU_AN, L.NU_EN, L.NU_EI, L.NU_IZ, L.NU_EX, L.NU_WALL, L.NU_CLASS, L.MU,
-            L.NN, L.NE)
+    nZ = int(P[lay.P_NZ])
+    m = P[lay.P_MASS]
+    rows = (lay.B, lay.NU_E, lay.NU_AN, lay.NU_EN, lay.NU_EI, lay.NU_IZ, lay.NU_EX, lay.NU_WALL, lay.NU_CLASS, lay.MU,
+            lay.NN, lay.NE)
     for j in range(len(rows)):
         r = rows[j]
         for i in range(n2):
-            AV[L.A_B + j, i] += F[r, i]
-    rows2 = (L.UE, L.JI, L.PHI, L.EF, L.TEV, L.PE, L.GRAD_PE, L.AREA, L.TAN_DIV, L.DADZ)
+            AV[lay.A_B + j, i] += F[r, i]
+    rows2 = (lay.UE, lay.JI, lay.PHI, lay.EF, lay.TEV, lay.PE, lay.GRAD_PE, lay.AREA, lay.TAN_DIV, lay.DADZ)
     for j in range(len(rows2)):
         r = rows2[j]
         for i in range(n2):
-            AV[L.A_UE + j, i] += F[r, i]
+            AV[lay.A_UE + j, i] += F[r, i]
     for Z in range(1, nZ + 1):
         for i in range(n2):
             rho = U[2 * Z - 1, i]
-            AV[L.A_NI1 + Z - 1, i] += rho / m
-            AV[L.A_UI1 + Z - 1, i] += U[2 * Z, i] / rho
-            AV[L.A_NIUI1 + Z - 1, i] += U[2 * Z, i] / m
-    S[L.S_NAVG] += 1.0
-    S[L.S_AVG_ID] += S[L.S_ID]
-    S[L.S_AVG_DT] += S[L.S_DT_NEXT]
+            AV[lay.A_NI1 + Z - 1, i] += rho / m
+            AV[lay.A_UI1 + Z - 1, i] += U[2 * Z, i] / rho
+            AV[lay.A_NIUI1 + Z - 1, i] += U[2 * Z, i] / m
+    S[lay.S_NAVG] += 1.0
+    S[lay.S_AVG_ID] += S[lay.S_ID]
+    S[lay.S_AVG_DT] += S[lay.S_DT_NEXT]
 
 
 @jit
@@ -97,66 +98,70 @@ def run_chunk(U, U1, dU, F, W, AV, zc, z_edge, dz_cell, dz_edge, P, S, iz_tab, i
         (``S[S_FAIL_T]`` holds the time of the failed step).
     """
     nsave = save_t.shape[0]
-    adaptive = P[L.P_ADAPTIVE] != 0.0
-    min_dt = P[L.P_MIN_DT]
-    max_dt = P[L.P_MAX_DT]
-    dt_base = P[L.P_DT_BASE]
-    max_small = P[L.P_MAX_SMALL]
-    cfl = P[L.P_CFL]
-    plume = P[L.P_PLUME] != 0.0
+    adaptive = P[lay.P_ADAPTIVE] != 0.0
+    min_dt = P[lay.P_MIN_DT]
+    max_dt = P[lay.P_MAX_DT]
+    dt_base = P[lay.P_DT_BASE]
+    max_small = P[lay.P_MAX_SMALL]
+    cfl = P[lay.P_CFL]
+    plume = P[lay.P_PLUME] != 0.0
     while True:
-        k = int(S[L.S_SAVE_IDX])
+        k = int(S[lay.S_SAVE_IDX])
         if k >= nsave:
-            return L.DONE
-        t = S[L.S_T]
+            return lay.DONE
+        t = S[lay.S_T]
         if t >= t_stop:
-            return L.OK
-        it = int(S[L.S_ITER])
+            return lay.OK
+        it = int(S[lay.S_ITER])
         if it == 1:
-            dt = S[L.S_DT]
+            dt = S[lay.S_DT]
         elif not adaptive:
             dt = dt_base
-        elif S[L.S_UNIFORM] > 0.0:
+        elif S[lay.S_UNIFORM] > 0.0:
             # escape hatch: fixed base steps after too many minimum-size steps (§11.4)
             dt = dt_base
-            S[L.S_UNIFORM] += 1.0
-            if S[L.S_UNIFORM] > max_small:
-                S[L.S_UNIFORM] = 0.0
+            S[lay.S_UNIFORM] += 1.0
+            if S[lay.S_UNIFORM] > max_small:
+                S[lay.S_UNIFORM] = 0.0
         else:
-            dt = min(max(S[L.S_DT_NEXT], min_dt), max_dt)
+            dt = min(max(S[lay.S_DT_NEXT], min_dt), max_dt)
             if dt <= min_dt:
-                S[L.S_SMALL] += 1.0
-                if S[L.S_SMALL] >= max_small:
-                    S[L.S_UNIFORM] = 1.0
-                    S[L.S_SMALL] = 0.0
+                S[lay.S_SMALL] += 1.0
+                if S[lay.S_SMALL] >= max_small:
+                    S[lay.S_UNIFORM] = 1.0
+                    S[lay.S_SMALL] = 0.0
             else:
-                S[L.S_SMALL] = 0.0
+                S[lay.S_SMALL] = 0.0
+        if not (dt > 0.0 and dt - dt == 0.0):
+            S[lay.S_FAIL_T] = t
+            S[lay.S_FAIL_CODE] = lay.FAIL_DT
+            return lay.FAIL_DT
         t_next = save_t[k]
         land = t + dt >= t_next
         if land:
             dt = t_next - t
-        S[L.S_DT] = dt
+        S[lay.S_DT] = dt
         if not ssprk22_step(U, U1, dU, F, W, dz_cell, dz_edge, P, S, dt, iz_tab, iz_energy, iz_react,
                             iz_prod):
-            S[L.S_FAIL_T] = t
-            S[L.S_FAIL_CODE] = L.FAIL_HEAVY
-            return L.FAIL_HEAVY
+            S[lay.S_FAIL_T] = t
+            S[lay.S_FAIL_CODE] = lay.FAIL_HEAVY
+            return lay.FAIL_HEAVY
         apply_boundaries(U, F, P, S)
         heavy_derived(U, F, P)
         code = electron_step(U, F, zc, z_edge, dz_cell, dz_edge, P, S, el_tab, ex_tab, it, t, dt)
         if code != 0:
-            S[L.S_FAIL_T] = t
-            S[L.S_FAIL_CODE] = code
+            S[lay.S_FAIL_T] = t
+            S[lay.S_FAIL_CODE] = code
             return code
         if plume:
             update_plume(F, zc, P)
-        S[L.S_ITER] = it + 1
-        S[L.S_T] = t_next if land else t + dt
-        S[L.S_STEPS] += 1.0
-        S[L.S_DT_NEXT] = min(cfl * S[L.S_DT_IZ], math.sqrt(cfl) * S[L.S_DT_E], cfl * S[L.S_DT_U])
+        S[lay.S_ITER] = it + 1
+        S[lay.S_T] = t_next if land else t + dt
+        S[lay.S_STEPS] += 1.0
+        S[lay.S_DT_NEXT] = min(cfl * S[lay.S_DT_IZ], math.sqrt(cfl) * S[lay.S_DT_E], cfl * S[lay.S_DT_U])
         if land:
             save_frame(U, F, AV, P, S, k, ser_id, ser_thrust, ser_ii)
-            S[L.S_SAVE_IDX] = k + 1
+            S[lay.S_SAVE_IDX] = k + 1
 
 
 @jit
@@ -169,12 +174,12 @@ def initialize(U, U1, dU, F, W, AV, zc, z_edge, dz_cell, dz_edge, P, S, iz_tab, 
     """
     apply_boundaries(U, F, P, S)
     heavy_derived(U, F, P)
-    code = electron_step(U, F, zc, z_edge, dz_cell, dz_edge, P, S, el_tab, ex_tab, -1, 0.0, S[L.S_DT])
+    code = electron_step(U, F, zc, z_edge, dz_cell, dz_edge, P, S, el_tab, ex_tab, -1, 0.0, S[lay.S_DT])
     if code != 0:
-        S[L.S_FAIL_CODE] = code
+        S[lay.S_FAIL_CODE] = code
         return code
-    S[L.S_ITER] = 1.0
-    S[L.S_DT_NEXT] = S[L.S_DT]
+    S[lay.S_ITER] = 1.0
+    S[lay.S_DT_NEXT] = S[lay.S_DT]
     save_frame(U, F, AV, P, S, 0, ser_id, ser_thrust, ser_ii)
-    S[L.S_SAVE_IDX] = 1.0
+    S[lay.S_SAVE_IDX] = 1.0
     return 0

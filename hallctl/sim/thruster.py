@@ -6,6 +6,7 @@ stations; the simulator interpolates it linearly at cell centres (clamped outsid
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,7 +105,7 @@ def load_bfield_csv(path: str | Path) -> tuple[tuple[float, ...], tuple[float, .
 def _check_stations(z: tuple[float, ...], B: tuple[float, ...], where: str) -> None:
     if len(z) != len(B) or len(z) < 2:
         raise SimulationInputError(f"{where}: z and B need the same length ≥ 2, got {len(z)} and {len(B)}")
-    if any(not (b > a) for a, b in zip(z, z[1:], strict=False)):
+    if any(not (b > a) for a, b in itertools.pairwise(z)):
         raise SimulationInputError(f"{where}: z must be strictly increasing")
     if any(not (b >= 0.0) for b in B):
         raise SimulationInputError(f"{where}: B must be non-negative and finite")

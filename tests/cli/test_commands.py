@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from PIL import Image  # noqa: F401 - matplotlib ships pillow
+from PIL import Image
 
 from hallctl.cli import main
 from hallctl.data.store import read_samples, read_simulation

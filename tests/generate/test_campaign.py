@@ -79,7 +79,7 @@ def test_other_configuration_is_refused_unless_forced(tmp_path):
     project = load_project(write_tiny_project(tmp_path), ["generate.num_sims=1"])
     campaign.run(project)
     changed = load_project(project.source, ["generate.num_sims=1", "simulation.num_cells=32"])
-    with pytest.raises(DataError, match="different configuration.*simulation.num_cells"):
+    with pytest.raises(DataError, match=r"different configuration.*simulation\.num_cells"):
         campaign.run(changed)
     campaign.run(changed, force=True)
     assert any(p.name.startswith("raw.old-") for p in (tmp_path / "data").iterdir())

@@ -34,7 +34,7 @@ def synthetic_profiles(n: int, rows: int = 3, length: int = 16, seed: int = 0) -
     z = torch.linspace(0, 1, length)
     a, b = torch.randn(n, 1, 1, generator=g), torch.randn(n, 1, 1, generator=g)
     parts = [a * torch.sin(math.pi * z) + b * z, a * torch.cos(math.pi * z) - b, (a - b).expand(n, 1, length)]
-    x = torch.cat(parts[:rows] + [torch.zeros(n, max(rows - 3, 0), length)], dim=1)[:, :rows]
+    x = torch.cat([*parts[:rows], torch.zeros(n, max(rows - 3, 0), length)], dim=1)[:, :rows]
     x = x - x.mean(dim=(0, 2), keepdim=True)
     return 0.5 * x / x.std(dim=(0, 2), keepdim=True).clamp_min(1e-6)
 

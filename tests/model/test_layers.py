@@ -11,6 +11,7 @@ from hallctl.model.layers import (
     CosineAttention,
     MPConv,
     MPFourier,
+    NormalizedWeight,
     downsample,
     mp_cat,
     mp_silu,
@@ -18,7 +19,7 @@ from hallctl.model.layers import (
     normalize,
     upsample,
 )
-from hallctl.model.runtime import force_normalize_, mp_convs
+from hallctl.model.runtime import set_fused
 from hallctl.model.unet import Block
 
 
@@ -98,8 +99,13 @@ def test_cosine_attention_keeps_unit_rms(g):
 
 @pytest.mark.parametrize(
     ("flavor", "resample", "c_in", "c_out", "heads"),
-    [("enc", None, 32, 32, 0), ("enc", "down", 32, 32, 0), ("enc", None, 32, 64, 2), ("dec", None, 96, 64, 2),
-     ("dec", "up", 64, 64, 0)],
+    [
+        ("enc", None, 32, 32, 0),
+        ("enc", "down", 32, 32, 0),
+        ("enc", None, 32, 64, 2),
+        ("dec", None, 96, 64, 2),
+        ("dec", "up", 64, 64, 0),
+    ],
 )
 def test_blocks_keep_unit_rms_at_init(flavor, resample, c_in, c_out, heads, g):
     block = Block(c_in, c_out, 48, flavor=flavor, resample=resample, num_heads=heads, generator=g)
@@ -113,19 +119,39 @@ def test_blocks_keep_unit_rms_at_init(flavor, resample, c_in, c_out, heads, g):
         assert 0.9 < rms(y) < 1.03
 
 
-def test_forced_weight_normalization_after_one_training_forward(g):
+@pytest.mark.parametrize("fused", [True, False])
+def test_forced_weight_normalization_after_one_training_forward(fused, g):
     layer = MPConv(12, 8, 3, generator=g).train()
+    layer.fused = fused
     layer(unit((4, 12, 16), g))
     norms = layer.weight.reshape(8, -1).norm(dim=1)
     torch.testing.assert_close(norms, torch.full((8,), math.sqrt(36)), rtol=2e-4, atol=0)
 
 
-def test_batched_forced_normalization_matches_per_layer(g):
-    block = Block(16, 32, 24, flavor="enc", num_heads=2, generator=g)
-    expected = [normalize(m.weight.detach()) for m in mp_convs(block)]
-    force_normalize_(mp_convs(block))
-    for m, w in zip(mp_convs(block), expected, strict=True):
-        torch.testing.assert_close(m.weight.detach(), w, rtol=1e-6, atol=1e-6)
+def test_normalized_weight_gradient_is_that_of_normalize(g):
+    w = torch.randn(5, 4, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda v: NormalizedWeight.apply(v, 0.7), (w,))
+    G = torch.randn(5, 4, 3, generator=g, dtype=torch.float64)
+    (expected,) = torch.autograd.grad((0.7 * normalize(w) * G).sum(), w)
+    (got,) = torch.autograd.grad((NormalizedWeight.apply(w, 0.7) * G).sum(), w)
+    torch.testing.assert_close(got, expected)
+
+
+def test_fused_and_plain_blocks_agree_in_values_and_gradients(g):
+    twins = []
+    for fused in (True, False):
+        block = Block(16, 32, 24, flavor="enc", num_heads=2, generator=torch.Generator().manual_seed(5))
+        with torch.no_grad():
+            block.emb_gain.fill_(0.5)
+        set_fused(block, fused)
+        x = torch.randn(4, 16, 8, generator=torch.Generator().manual_seed(6))
+        y = block(x, torch.randn(4, 24, generator=torch.Generator().manual_seed(7)))
+        y.square().sum().backward()
+        twins.append((y.detach(), [p.grad for p in block.parameters()], [p.detach() for p in block.parameters()]))
+    (y1, g1, w1), (y2, g2, w2) = twins
+    torch.testing.assert_close(y1, y2, rtol=1e-5, atol=1e-5)
+    for a, b in zip(g1 + w1, g2 + w2, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
 def test_eval_cache_follows_weight_changes(g):

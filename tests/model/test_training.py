@@ -64,8 +64,14 @@ def run(tmp_path_factory):
     try:
         cfg = ModelConfig(channels=16, channel_mult=(1, 2), num_blocks=1, attn_resolutions=(8,), channels_per_head=16)
         x = synthetic_profiles(320)
-        settings = tiny_settings(duration_nimg=16 * 300, val_every_nimg=16 * 50, ema_snapshot_every_nimg=16 * 25,
-                                 checkpoint_every_nimg=16 * 100, fixed_ema_decay=0.99, ema_stds=(0.05, 0.1, 0.07))
+        settings = tiny_settings(
+            duration_nimg=16 * 300,
+            val_every_nimg=16 * 50,
+            ema_snapshot_every_nimg=16 * 25,
+            checkpoint_every_nimg=16 * 100,
+            fixed_ema_decay=0.99,
+            ema_stds=(0.05, 0.1, 0.07),
+        )
         run_dir = tmp_path_factory.mktemp("run")
         summary = train(x[:256], x[256:], model_config=cfg, settings=settings, run_dir=run_dir, dataset_meta=DATASET)
         return run_dir, summary, cfg
@@ -86,15 +92,34 @@ def test_tiny_model_lowers_its_validation_loss(run):
 def test_run_directory_holds_every_output(run):
     run_dir, summary, cfg = run
     names = {p.name for p in run_dir.iterdir()}
-    assert {"training_options.json", "metrics.csv", "checkpoint", "ema-snapshots", "model.safetensors",
-            "ema-0.05.safetensors", "ema-0.1.safetensors", "ema-0.07.safetensors",
-            "ema-fixed-0.99.safetensors"} <= names
+    assert {
+        "training_options.json",
+        "metrics.csv",
+        "checkpoint",
+        "ema-snapshots",
+        "model.safetensors",
+        "ema-0.05.safetensors",
+        "ema-0.1.safetensors",
+        "ema-0.07.safetensors",
+        "ema-fixed-0.99.safetensors",
+    } <= names
     options = json.loads((run_dir / "training_options.json").read_text())
     assert options["seed"] == 0 and options["settings"]["device"] == "cpu"
     assert options["model_config"] == cfg.to_dict()
     header = read_metrics(run_dir)[0].keys()
-    for column in ("step", "nimg", "lr", "train_loss", "grad_norm", "val_raw", "val_ema", "val_raw_sigma0.05",
-                   "val_ema_sigma2", "samples_per_s", "nonfinite_steps"):
+    for column in (
+        "step",
+        "nimg",
+        "lr",
+        "train_loss",
+        "grad_norm",
+        "val_raw",
+        "val_ema",
+        "val_raw_sigma0.05",
+        "val_ema_sigma2",
+        "samples_per_s",
+        "nonfinite_steps",
+    ):
         assert column in header
     for path in summary.outputs:
         net, record = load_model(path)
@@ -122,8 +147,14 @@ def test_resume_after_ctrl_c_is_bitwise_identical(tmp_path, tiny_cfg, profiles):
     settings = tiny_settings(duration_nimg=16 * 24, checkpoint_every_nimg=16 * 100)
     train(profiles, model_config=tiny_cfg, settings=settings, run_dir=tmp_path / "a", dataset_meta={})
     with pytest.raises(KeyboardInterrupt):
-        train(profiles, model_config=tiny_cfg, settings=settings, run_dir=tmp_path / "b", dataset_meta={},
-              report=Recorder(interrupt_at=11))
+        train(
+            profiles,
+            model_config=tiny_cfg,
+            settings=settings,
+            run_dir=tmp_path / "b",
+            dataset_meta={},
+            report=Recorder(interrupt_at=11),
+        )
     assert (tmp_path / "b" / "checkpoint" / "state.pt").is_file()
     assert not (tmp_path / "b" / "model.safetensors").exists()
     summary = train(profiles, model_config=tiny_cfg, settings=settings, run_dir=tmp_path / "b", dataset_meta={})
@@ -140,8 +171,7 @@ def test_restart_starts_over(tmp_path, tiny_cfg, profiles):
     train(profiles, model_config=tiny_cfg, settings=settings, run_dir=tmp_path, dataset_meta={})
     again = train(profiles, model_config=tiny_cfg, settings=settings, run_dir=tmp_path, dataset_meta={})
     assert again.resumed_from_nimg == 16 * 4 and again.steps == 4  # already done: nothing to train
-    fresh = train(profiles, model_config=tiny_cfg, settings=settings, run_dir=tmp_path, dataset_meta={},
-                  restart=True)
+    fresh = train(profiles, model_config=tiny_cfg, settings=settings, run_dir=tmp_path, dataset_meta={}, restart=True)
     assert fresh.resumed_from_nimg is None and fresh.steps == 4
 
 
@@ -161,23 +191,45 @@ def test_resume_with_other_data_or_model_fails_in_one_line(tmp_path, tiny_cfg, p
 
 def test_bad_length_and_settings_raise_model_error(tmp_path, tiny_cfg):
     with pytest.raises(ModelError, match="not divisible"):
-        train(synthetic_profiles(32, length=15), model_config=tiny_cfg, settings=tiny_settings(),
-              run_dir=tmp_path, dataset_meta={})
+        train(
+            synthetic_profiles(32, length=15),
+            model_config=tiny_cfg,
+            settings=tiny_settings(),
+            run_dir=tmp_path,
+            dataset_meta={},
+        )
     with pytest.raises(ModelError, match="batch_size"):
         TrainSettings(batch_size=0)
-    with pytest.raises(ModelError, match="train.amp"):
-        train(synthetic_profiles(32), model_config=tiny_cfg, settings=tiny_settings(amp="fp8"), run_dir=tmp_path,
-              dataset_meta={})
+    with pytest.raises(ModelError, match=r"train\.amp"):
+        train(
+            synthetic_profiles(32),
+            model_config=tiny_cfg,
+            settings=tiny_settings(amp="fp8"),
+            run_dir=tmp_path,
+            dataset_meta={},
+        )
     with pytest.raises(ModelError, match="labels"):
-        train(synthetic_profiles(32), labels=torch.zeros(32, 2), model_config=tiny_cfg, settings=tiny_settings(),
-              run_dir=tmp_path, dataset_meta={})
+        train(
+            synthetic_profiles(32),
+            labels=torch.zeros(32, 2),
+            model_config=tiny_cfg,
+            settings=tiny_settings(),
+            run_dir=tmp_path,
+            dataset_meta={},
+        )
 
 
 def test_non_finite_gradients_are_skipped_and_counted(tmp_path, tiny_cfg, profiles):
     data = profiles.clone()
     data[7, 0, 3] = float("nan")  # one poisoned example: once per epoch of 10 steps
-    summary = train(data, profiles[:32], model_config=tiny_cfg, settings=tiny_settings(duration_nimg=16 * 20),
-                    run_dir=tmp_path, dataset_meta={})
+    summary = train(
+        data,
+        profiles[:32],
+        model_config=tiny_cfg,
+        settings=tiny_settings(duration_nimg=16 * 20),
+        run_dir=tmp_path,
+        dataset_meta={},
+    )
     assert summary.nonfinite_steps == 2
     assert int(read_metrics(tmp_path)[-1]["nonfinite_steps"]) == 2
     net, _ = load_model(tmp_path / "model.safetensors")
@@ -193,8 +245,14 @@ def test_compile_failure_falls_back_to_eager(tmp_path, tiny_cfg, profiles, monke
 
     monkeypatch.setattr(torch, "compile", broken)
     report = Recorder()
-    summary = train(profiles, model_config=tiny_cfg, settings=tiny_settings(duration_nimg=16 * 3, compile=True),
-                    run_dir=tmp_path, dataset_meta={}, report=report)
+    summary = train(
+        profiles,
+        model_config=tiny_cfg,
+        settings=tiny_settings(duration_nimg=16 * 3, compile=True),
+        run_dir=tmp_path,
+        dataset_meta={},
+        report=report,
+    )
     assert summary.nimg == 48 and not summary.compiled
     assert any("torch.compile failed" in w for w in report.warnings)
 
@@ -205,3 +263,37 @@ def test_learning_rate_ramps_up_then_decays_as_inverse_sqrt():
     assert learning_rate(500, **lr) == pytest.approx(0.01)
     assert learning_rate(4000, **lr) == pytest.approx(0.005)
     assert learning_rate(4000, lr_ref=0.01, lr_ref_nimg=0, lr_rampup_nimg=0) == 0.01
+
+
+def test_bf16_autocast_trains_on_the_cpu(tmp_path, tiny_cfg, profiles):
+    summary = train(
+        profiles,
+        model_config=tiny_cfg,
+        settings=tiny_settings(duration_nimg=16 * 3, amp="bf16"),
+        run_dir=tmp_path,
+        dataset_meta={},
+    )
+    assert summary.amp == "bf16" and math.isfinite(summary.train_loss)
+    net, _ = load_model(tmp_path / "model.safetensors")
+    assert all(p.dtype == torch.float32 for p in net.parameters())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_training_learns_and_resumes(tmp_path, tiny_cfg, profiles):
+    settings = tiny_settings(duration_nimg=16 * 200, val_every_nimg=16 * 50, device="cuda", amp="auto")
+    with pytest.raises(KeyboardInterrupt):
+        train(
+            profiles,
+            model_config=tiny_cfg,
+            settings=settings,
+            run_dir=tmp_path,
+            dataset_meta={},
+            report=Recorder(interrupt_at=120),
+        )
+    summary = train(profiles, model_config=tiny_cfg, settings=settings, run_dir=tmp_path, dataset_meta={})
+    assert summary.device.startswith("cuda") and summary.amp == "bf16" and summary.resumed_from_nimg == 16 * 120
+    rows = read_metrics(tmp_path)
+    assert [int(r["nimg"]) for r in rows] == [800, 1600, 2400, 3200]
+    assert float(rows[-1]["val_raw"]) < 0.8 * float(rows[0]["val_raw"])
+    net, _ = load_model(tmp_path / "ema-0.1.safetensors", device="cuda")
+    assert torch.isfinite(net(torch.randn(2, 3, 16, device="cuda"), 0.5)).all()
