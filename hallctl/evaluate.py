@@ -129,7 +129,7 @@ class EvaluationResult:
     output_json: Path
     figure: Path
     settings: list[dict[str, Any]]
-    table: list[list[Any]]  # one line per setting: name, nfe, coverage50, coverage90, crps, nrmse, spread-skill
+    table: list[list[Any]]  # per setting: name, nfe, mean coverage50/90, crps, nrmse; pooled spread-skill
     energy_distance: float | None
 
 
@@ -150,6 +150,8 @@ def _row_metrics(post: np.ndarray, truth: np.ndarray, sigma_d: float) -> dict[st
         "coverage90": interval_coverage(ps, truth, 0.9).mean(axis=(0, 2)).tolist(),
         "crps": (crps / sigma_d).tolist(),
         "spread_skill": (spread * math.sqrt((M + 1) / M) / np.maximum(rmse_mean, 1e-12)).tolist(),
+        # pooled over rows: the rows' mean spread² over their mean squared error of the ensemble mean
+        "spread_skill_pooled": float(math.sqrt((M + 1) / M * (spread**2).mean() / max((rmse_mean**2).mean(), 1e-24))),
         "calibration": {f"{lvl:.1f}": cov[lvl].tolist() for lvl in LEVELS},
     }
 
@@ -238,6 +240,6 @@ def run(project: Project, *, model: Path | None = None, sweep: dict[str, list[An
     for r in results:
         name = ", ".join(f"{k}={v}" for k, v in r["settings"].items() if k in sweep) or "default"
         table.append([name, r["nfe_per_sample"], float(np.mean(r["coverage50"])), float(np.mean(r["coverage90"])),
-                      float(np.mean(r["crps"])), float(np.mean(r["nrmse"])), float(np.mean(r["spread_skill"]))])
+                      float(np.mean(r["crps"])), float(np.mean(r["nrmse"])), r["spread_skill_pooled"]])
     return EvaluationResult(output_json=output_json, figure=figure, settings=[r["settings"] for r in results],
                             table=table, energy_distance=energy)

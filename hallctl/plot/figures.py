@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -122,14 +123,17 @@ def figure_training(metrics: dict[str, np.ndarray]) -> Figure:
         ok = np.isfinite(metrics[k])
         ax_loss.plot(x[ok], metrics[k][ok], color=BAND)
         ax_loss.set_ylabel("training loss")
-    val_cols = [k for k in metrics if k.startswith("val")]
-    for k in val_cols:
-        ok = np.isfinite(metrics[k])
-        if ok.any():
-            ax_val.plot(x[ok], metrics[k][ok], label=k.replace("val_loss_", "").replace("val_", ""), lw=1.0,
-                        ls="--" if "ema" in k else "-")
-    ax_val.set_ylabel("validation loss")
-    if val_cols:
+    sigma_cols = sorted((k for k in metrics if k.startswith("val_raw_sigma")),
+                        key=lambda k: float(k.removeprefix("val_raw_sigma")))
+    colors = matplotlib.colormaps["viridis"](np.linspace(0.0, 0.9, max(len(sigma_cols), 1)))
+    for color, k in zip(colors, sigma_cols, strict=False):
+        for key, ls, label in ((k, "-", "σ = " + k.removeprefix("val_raw_sigma")),
+                               (k.replace("val_raw", "val_ema"), "--", None)):
+            if key in metrics and np.isfinite(metrics[key]).any():
+                ok = np.isfinite(metrics[key])
+                ax_val.plot(x[ok], metrics[key][ok], color=color, ls=ls, lw=1.0, label=label)
+    ax_val.set_ylabel("validation loss (solid raw, dashed EMA)")
+    if sigma_cols:
         ax_val.legend(fontsize=6, ncol=2)
     for ax in (ax_loss, ax_val):
         ax.set_yscale("log")
