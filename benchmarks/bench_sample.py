@@ -3,7 +3,8 @@
     python benchmarks/bench_sample.py [--model runs/x/ema-0.1.safetensors] [--config tiny|small]
                                       [--samples 32] [--device cpu] [--baseline-steps 2048]
 
-Without --model a freshly initialized network of the chosen configuration is used (speed does not
+With --model, the observations follow the evaluation template applied to a held-out record,
+and chi2/obs (the fit of the posterior mean) measures quality. Without --model a freshly initialized network of the chosen configuration is used (speed does not
 depend on training; the fit numbers then mean nothing). Each line: sampler, steps, guidance,
 network evaluations (NFE) and backward passes per sample, samples/s, and, with observations, the
 chi-square per observation of the posterior mean. The baseline is the research code's setting:
@@ -15,12 +16,17 @@ from __future__ import annotations
 import argparse
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from hallctl.data.normalize import denormalize
+from hallctl.data.store import read_dataset
+from hallctl.evaluate import synthetic_observations
 from hallctl.model import ModelConfig, build_precond
 from hallctl.model.io import load_model
+from hallctl.project import Project
 from hallctl.sample import build_observations, fit_report, sample
 
 CONFIGS = {
@@ -41,10 +47,16 @@ def synthetic_meta(length: int) -> dict:
             "units": [""] * 25, "grid_m": np.linspace(0.0003, 0.0797, length).tolist(), "target_std": 0.5}
 
 
-def observations(meta: dict):
-    entries = [{"field": "ui_1", "z": z, "value": 0.3, "std": 0.05} for z in np.linspace(0.015, 0.075, 15)]
-    entries += [{"field": "discharge_voltage_v", "z": "", "value": 0.1, "std": 0.01},
-                {"field": "anode_mass_flow_rate_kg_s", "z": "", "value": -0.2, "std": 0.01}]
+def observations(meta: dict, truth_file: str | None):
+    """The evaluation template (ui_1 at 15 points with 5 % noise, voltage and flow with 1 %) applied to the
+    first record of ``truth_file`` (a held-out split), or to a made-up profile for an untrained network."""
+    if truth_file:
+        ds = read_dataset(truth_file)
+        truth = denormalize(ds.tensor[0].astype(float), meta)
+        return build_observations(synthetic_observations(truth, meta, Project(), np.random.default_rng(0)), meta)
+    entries = [{"field": "ui_1", "z": z, "value": 2e4 * z / 0.08, "std": 500.0} for z in np.linspace(0.015, 0.075, 15)]
+    entries += [{"field": "discharge_voltage_v", "z": "", "value": 1.1, "std": 0.01},
+                {"field": "anode_mass_flow_rate_kg_s", "z": "", "value": 0.9, "std": 0.01}]
     return build_observations(entries, meta)
 
 
@@ -55,17 +67,20 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=32)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--baseline-steps", type=int, default=2048)
+    ap.add_argument("--truth", default=None, help="held-out split whose first record is observed "
+                    "(default with --model: val_large.h5 of the model's data folder)")
     args = ap.parse_args()
     torch.manual_seed(0)
     if args.model:
         net, meta = load_model(args.model, device=args.device)
+        truth = args.truth or str(Path(meta["dataset"]["data_dir"]) / "val_large.h5")
         meta = meta["dataset"]["normalization"]
         what = args.model
     else:
         cfg, length = CONFIGS[args.config]
         net = build_precond(cfg, 25, length).to(args.device).eval()
-        meta, what = synthetic_meta(length), f"untrained {args.config} network"
-    obs = observations(meta)
+        meta, what, truth = synthetic_meta(length), f"untrained {args.config} network", None
+    obs = observations(meta, truth)
     C, W = len(meta["rows"]), len(meta["grid_m"])
     print(f"# hallctl sample benchmark: {what}, {args.samples} samples of {C} x {W}, device {args.device} "
           f"({platform.processor() or platform.machine()}, torch {torch.__version__})")
