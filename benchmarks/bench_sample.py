@@ -4,11 +4,12 @@
                                       [--samples 32] [--device cpu] [--baseline-steps 2048]
 
 With --model, the observations follow the evaluation template applied to a held-out record,
-and chi2/obs (the fit of the posterior mean) measures quality. Without --model a freshly initialized network of the chosen configuration is used (speed does not
-depend on training; the fit numbers then mean nothing). Each line: sampler, steps, guidance,
+and chi2/obs (the fit of the posterior mean) measures quality. Without --model a freshly
+initialized network of the chosen configuration is used (speed does not depend on training;
+the fit numbers then mean nothing). Each line: sampler, steps, guidance,
 network evaluations (NFE) and backward passes per sample, samples/s, and, with observations, the
 chi-square per observation of the posterior mean. The baseline is the research code's setting:
-midpoint steps with DPS-like guidance, 2048 steps (≈ 4096 evaluations + 2048 backward passes).
+midpoint steps with DPS-like guidance, 2048 steps (4096 evaluations, each with a backward pass).
 """
 
 from __future__ import annotations
