@@ -14,7 +14,7 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
 @pytest.mark.parametrize(("name", "length", "millions"),
-                         [("tiny", 32, 0.33), ("small", 64, 10.9), ("medium", 128, 25.3), ("large", 128, 101.4)])
+                         [("tiny", 32, 0.327), ("small", 64, 10.9), ("medium", 128, 25.3), ("large", 128, 101.4)])
 def test_config_loads_and_model_size(name, length, millions):
     project = load_project(CONFIGS / f"{name}.toml")
     res = project.normalize.resolution or project.simulation.num_cells
