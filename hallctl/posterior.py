@@ -79,6 +79,9 @@ def draw(precond: Any, norm: dict[str, Any], *, observations: Any = None, fixed:
     C, W = len(norm["rows"]), len(norm["grid_m"])
     scalar_rows = [i for i, k in enumerate(norm["kind"]) if k == "scalar"]
     guidance = guidance if observations is not None else "none"
+    if sampler == "dpmpp_2m" and guidance != "none":
+        resolve(report).warn("dpmpp_2m with guidance is unstable (its multistep extrapolation amplifies the "
+                             "likelihood term); prefer --sampler heun for conditional sampling")
     result = sample(precond, num_samples=num_samples, channels=C, length=W, steps=steps, sampler=sampler,
                     sigma_min=sigma_min, sigma_max=sigma_max, rho=rho, churn=churn, observations=observations,
                     guidance=guidance, fixed=fixed or None, project_scalar_rows=scalar_rows or None, seed=seed,
