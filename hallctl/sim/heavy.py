@@ -5,6 +5,11 @@ Implements physics.md §4 (neutrals and isothermal ions with six charge-changing
 the adaptive time-step proposal). Boundary conditions and the stage limiter (§8) are in
 :mod:`hallctl.sim.boundaries`. All functions are numba kernels over the packed arrays of
 :mod:`hallctl.sim.layout`; they allocate nothing.
+
+Speed (physics.md §17): the kernels are written as short loops over the cells of one or a few
+rows, each free of calls and branches that would keep LLVM from vectorizing it; per-cell work
+that cannot vectorize (the rate-table gathers, the source assembly) runs in its own loop fed
+by rows precomputed in vector loops, so that its dependency chains stay short.
 """
 
 import math
@@ -16,12 +21,16 @@ from hallctl.sim.constants import E_CHARGE
 from hallctl.sim.rates import table_index
 
 __all__ = [
+    "MAX_REACTIONS",
     "heavy_derived",
     "heavy_rhs",
     "limited_slope",
     "ssprk22_step",
     "work_rows",
 ]
+
+MAX_REACTIONS = 6
+"""Most ionization reactions of a simulation (Xe 0→1, 0→2, 0→3, 1→2, 1→3, 2→3)."""
 
 
 @jit
@@ -39,6 +48,18 @@ def limited_slope(q_m, q_i, q_p):
     return 0.0
 
 
+def work_rows(nZ: int) -> int:
+    """Rows of the work array ``W`` that :func:`heavy_rhs` needs for ``nZ`` ion charges."""
+    return 1 + 2 * nZ + nZ + 6 + MAX_REACTIONS
+
+
+@jit
+def _slopes(q, W, row, N):
+    """W[row, 1..N] = van Leer half-slopes of q (§11.2); one vector loop."""
+    for i in range(1, N + 1):
+        W[row, i] = limited_slope(q[i - 1], q[i], q[i + 1])
+
+
 @jit
 def _ion_flux(W, FM, FP, j, rl, ul, rr, ur, a_i, kTi_m):
     """Rusanov flux of the isothermal ion equations at edge j from face states (ρ, u) left and
@@ -52,8 +73,52 @@ def _ion_flux(W, FM, FP, j, rl, ul, rr, ur, a_i, kTi_m):
 
 
 @jit
+def _ion_fluxes(rho, W, dU, rz, mz, vz, FM, FP, SPD, idzc, idze, N, recon, a_i, kTi_m):
+    """Rusanov fluxes of one isothermal ion fluid (physics.md §11.1) and their divergence.
+
+    Face states (ρ, u) are the cell values ± the slopes W[rz], W[mz] of ρ and u on interior
+    edges; the two boundary edges always use first-order states (physics.md §11.2, §16 item 9).
+    Writes the mass and momentum fluxes to W[FM], W[FP], the wave speed / spacing to W[SPD] and
+    (F_(i-1/2) - F_(i+1/2))/Δz_i to dU[rz], dU[mz].
+    """
+    u = W[vz]
+    for j in (0, N):
+        W[SPD, j] = _ion_flux(W, FM, FP, j, rho[j], u[j], rho[j + 1], u[j + 1], a_i, kTi_m) * idze[j]
+    if recon:
+        for j in range(1, N):
+            W[SPD, j] = _ion_flux(W, FM, FP, j, rho[j] + W[rz, j], u[j] + W[mz, j], rho[j + 1] - W[rz, j + 1],
+                                  u[j + 1] - W[mz, j + 1], a_i, kTi_m) * idze[j]
+    else:
+        for j in range(1, N):
+            W[SPD, j] = _ion_flux(W, FM, FP, j, rho[j], u[j], rho[j + 1], u[j + 1], a_i, kTi_m) * idze[j]
+    for i in range(1, N + 1):
+        dU[rz, i] = (W[FM, i - 1] - W[FM, i]) * idzc[i]
+        dU[mz, i] = (W[FP, i - 1] - W[FP, i]) * idzc[i]
+
+
+@jit
+def _row_max(a, lo, hi):
+    """max(a[lo:hi]) (0 if empty) with four independent accumulators (short dependency chain)."""
+    m0 = 0.0
+    m1 = 0.0
+    m2 = 0.0
+    m3 = 0.0
+    i = lo
+    while i + 4 <= hi:
+        m0 = max(m0, a[i])
+        m1 = max(m1, a[i + 1])
+        m2 = max(m2, a[i + 2])
+        m3 = max(m3, a[i + 3])
+        i += 4
+    while i < hi:
+        m0 = max(m0, a[i])
+        i += 1
+    return max(max(m0, m1), max(m2, m3))
+
+
+@jit
 def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, iz_prod):
-    """Right-hand side L(U) of all heavy fluids (physics.md §4, §11.1–11.4).
+    """Right-hand side L(U) of all heavy fluids and the time-step limits (physics.md §4, §11).
 
     Fills ``dU`` at interior cells (ghost rows are set to zero), overwrites ``F[NU_IZ]`` and
     ``F[INEL_IZ]`` with the ionization frequency [1/s] and power density [eV m⁻³ s⁻¹], and
@@ -67,19 +132,27 @@ def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, 
         dz_cell: cell widths (N+2,); dz_edge: centre spacing across each edge (N+1,).
         P, S: parameters and scalar state; iz_*: reaction tables (rates.RateTables).
     """
+    heavy_stage_rhs(U, dU, F, W, P, S, iz_tab, iz_energy, iz_react, iz_prod, True)
+
+
+@jit
+def heavy_stage_rhs(U, dU, F, W, P, S, iz_tab, iz_energy, iz_react, iz_prod, limits):
+    """:func:`heavy_rhs`; the time-step limits (§11.4) only when ``limits`` (second stage)."""
     N = int(P[lay.P_N])
     nZ = int(P[lay.P_NZ])
+    n2 = N + 2
     inv_m = P[lay.P_INV_MASS]
     recon = P[lay.P_RECON] != 0.0
-    landmark = P[lay.P_LANDMARK] != 0.0
     un = P[lay.P_UN]
-    kTi_m = P[lay.P_KTI_M]
-    a_i = P[lay.P_AI_SPEED]
     nvar = 1 + 2 * nZ
     VEL = nvar  # W rows: [0, nvar) slopes, [nvar, nvar + nZ) ion velocities,
-    FM = nvar + nZ  # then the mass and momentum fluxes
+    FM = nvar + nZ  # then the mass and momentum fluxes, the wave speed / spacing per edge,
     FP = FM + 1
-    SPD = FM + 2  # wave speed / spacing per edge
+    SPD = FM + 2
+    NEW = FM + 3  # n_e, 1/n_e and ε of the stage per cell,
+    INV = FM + 4
+    EPSW = FM + 5
+    KR = FM + 6  # and the rate coefficient of each reaction per cell
     idzc = F[lay.INV_DZC]
     idze = F[lay.INV_DZE]
 
@@ -89,63 +162,97 @@ def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, 
 
     # ---- neutrals: constant-velocity advection, Rusanov flux (§11.1)
     s_n = abs(un) + P[lay.P_AN_SPEED]
+    rn = U[0]
     if recon:
-        for i in range(1, N + 1):
-            W[0, i] = limited_slope(U[0, i - 1], U[0, i], U[0, i + 1])
-    max_rate = 0.0  # largest wave speed / spacing over all fluids and edges
-    for j in range(N + 1):
-        # the two boundary edges always use first-order states (physics.md §11.2, §16 item 9)
-        rl = U[0, j]
-        rr = U[0, j + 1]
-        if recon and 0 < j < N:
+        _slopes(rn, W, 0, N)
+    W[FM, 0] = 0.5 * (un * (rn[0] + rn[1]) - s_n * (rn[1] - rn[0]))
+    W[FM, N] = 0.5 * (un * (rn[N] + rn[N + 1]) - s_n * (rn[N + 1] - rn[N]))
+    for j in range(1, N):
+        rl = rn[j]
+        rr = rn[j + 1]
+        if recon:
             rl += W[0, j]
             rr -= W[0, j + 1]
         W[FM, j] = 0.5 * (un * (rl + rr) - s_n * (rr - rl))
-    for j in range(N + 1):
-        max_rate = max(max_rate, s_n * idze[j])
     for i in range(1, N + 1):
         dU[0, i] = (W[FM, i - 1] - W[FM, i]) * idzc[i]
+    max_rate = 0.0  # largest wave speed / spacing over all fluids and edges
+    if limits:
+        max_rate = s_n * _row_max(idze, 0, N + 1)
 
     # ---- ions: isothermal Euler, reconstruction of ρ and u (§11.1–11.2)
     for Z in range(1, nZ + 1):
         rz = 2 * Z - 1
         mz = 2 * Z
         vz = VEL + Z - 1
-        for i in range(N + 2):
+        for i in range(n2):
             W[vz, i] = U[mz, i] / U[rz, i]
         if recon:
-            for i in range(1, N + 1):
-                W[rz, i] = limited_slope(U[rz, i - 1], U[rz, i], U[rz, i + 1])
-                W[mz, i] = limited_slope(W[vz, i - 1], W[vz, i], W[vz, i + 1])
-        # the two boundary edges always use first-order states (physics.md §11.2, §16 item 9)
-        for j in (0, N):
-            W[SPD, j] = _ion_flux(W, FM, FP, j, U[rz, j], W[vz, j], U[rz, j + 1], W[vz, j + 1], a_i,
-                                  kTi_m) * idze[j]
-        if recon:
-            for j in range(1, N):
-                W[SPD, j] = _ion_flux(W, FM, FP, j, U[rz, j] + W[rz, j], W[vz, j] + W[mz, j],
-                                      U[rz, j + 1] - W[rz, j + 1], W[vz, j + 1] - W[mz, j + 1], a_i,
-                                      kTi_m) * idze[j]
-        else:
-            for j in range(1, N):
-                W[SPD, j] = _ion_flux(W, FM, FP, j, U[rz, j], W[vz, j], U[rz, j + 1], W[vz, j + 1], a_i,
-                                      kTi_m) * idze[j]
-        for j in range(N + 1):  # kept apart so that the flux loops above can vectorize
-            max_rate = max(max_rate, W[SPD, j])
+            _slopes(U[rz], W, rz, N)
+            _slopes(W[vz], W, mz, N)
+        _ion_fluxes(U[rz], W, dU, rz, mz, vz, FM, FP, SPD, idzc, idze, N, recon, P[lay.P_AI_SPEED],
+                    P[lay.P_KTI_M])
+        if limits:
+            max_rate = max(max_rate, _row_max(W[SPD], 0, N + 1))
+
+    # ---- stage n_e, 1/n_e, ε = nε/n_e + K (LANDMARK: nε/n_e) and k_r(ε) (§4.3, §9.2)
+    ne = W[NEW]
+    for i in range(n2):
+        ne[i] = U[1, i]
+    for Z in range(2, nZ + 1):
+        for i in range(n2):
+            ne[i] += Z * U[2 * Z - 1, i]
+    landmark = P[lay.P_LANDMARK] != 0.0
+    for i in range(n2):
+        ne[i] *= inv_m
+        inv_ne = 1.0 / ne[i]
+        W[INV, i] = inv_ne
+        eps = F[lay.NEPS, i] * inv_ne
+        if not landmark:
+            eps += F[lay.KIN, i]
+        W[EPSW, i] = eps
+    nreact = int(P[lay.P_NREACT])
+    for r in range(nreact):
         for i in range(1, N + 1):
-            dU[rz, i] = (W[FM, i - 1] - W[FM, i]) * idzc[i]
-            dU[mz, i] = (W[FP, i - 1] - W[FP, i]) * idzc[i]
+            eps = W[EPSW, i]
+            jt = table_index(eps)  # shared by all reactions (physics.md §9.2, stage 2)
+            t = eps - jt
+            W[KR + r, i] = (1.0 - t) * iz_tab[r, jt] + t * iz_tab[r, jt + 1]
 
     # ---- sources: ionization (§4.3), acceleration (§4.4), ion wall losses (§7.3), plume (§2.4)
+    max_kne = _ionization_sources(U, dU, F, W, P, iz_energy, iz_react, iz_prod, VEL, KR, NEW, INV)
+    if not limits:
+        return
+    # Δt_iz = min over reactions and cells of 1/(k n_e)
+    S[lay.S_DT_IZ] = 1.0 / max_kne
+    # Δt_E = sqrt(min dz/|Z e E/m|), the highest charge Z = nZ being the binding one
+    max_acc = 0.0
+    for i in range(1, N + 1):
+        max_acc = max(max_acc, abs(F[lay.EF, i]) * idzc[i])
+    S[lay.S_DT_E] = math.sqrt(1.0 / (nZ * E_CHARGE * inv_m * max_acc))
+    S[lay.S_DT_U] = 1.0 / max_rate
+
+
+@jit
+def _ionization_sources(U, dU, F, W, P, iz_energy, iz_react, iz_prod, VEL, KR, NEW, INV):
+    """Add the sources of §4.3–4.4, §7.3 and §2.4 to dU; fill F[NU_IZ], F[INEL_IZ].
+
+    Reads the stage velocities W[VEL + Z - 1], n_e = W[NEW], 1/n_e = W[INV] and the rate
+    coefficients W[KR + r]. Returns max over cells and reactions of k_r n_e [1/s].
+    """
+    N = int(P[lay.P_N])
+    nZ = int(P[lay.P_NZ])
+    inv_m = P[lay.P_INV_MASS]
+    un = P[lay.P_UN]
     nreact = int(P[lay.P_NREACT])
     xe_full = P[lay.P_XE_FULL] != 0.0
+    landmark = P[lay.P_LANDMARK] != 0.0
     ion_wall = P[lay.P_ION_WALL] != 0.0
     plume = P[lay.P_PLUME] != 0.0
-    max_kne = 0.0
-    max_acc = 0.0
     qm1 = E_CHARGE * inv_m
+    max_kne = 0.0
     for i in range(1, N + 1):
-        # stage densities and velocities of up to three charge states, kept in registers
+        # stage densities, velocities and momenta of up to three charge states, in registers
         r1 = U[1, i]
         r2 = U[3, i] if nZ >= 2 else 0.0
         r3 = U[5, i] if nZ >= 3 else 0.0
@@ -156,14 +263,7 @@ def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, 
         f2 = U[4, i] if nZ >= 2 else 0.0
         f3 = U[6, i] if nZ >= 3 else 0.0
         rn = U[0, i]
-        ne = (r1 + 2.0 * r2 + 3.0 * r3) * inv_m
-        inv_ne = 1.0 / ne
-        eps = F[lay.NEPS, i] * inv_ne
-        if not landmark:
-            eps += F[lay.KIN, i]
-        # rate-table index shared by all reactions (physics.md §9.2, stage 2)
-        jt = table_index(eps)
-        t = eps - jt
+        ne = W[NEW, i]
         sn = 0.0  # mass sources of neutrals and ions 1..3, momentum sources of ions 1..3
         s1 = 0.0
         s2 = 0.0
@@ -175,13 +275,12 @@ def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, 
         inel = 0.0
         if xe_full:
             # the six Xe reactions written out (same sums as the generic loop below)
-            t1 = 1.0 - t
-            k01 = t1 * iz_tab[0, jt] + t * iz_tab[0, jt + 1]
-            k02 = t1 * iz_tab[1, jt] + t * iz_tab[1, jt + 1]
-            k03 = t1 * iz_tab[2, jt] + t * iz_tab[2, jt + 1]
-            k12 = t1 * iz_tab[3, jt] + t * iz_tab[3, jt + 1]
-            k13 = t1 * iz_tab[4, jt] + t * iz_tab[4, jt + 1]
-            k23 = t1 * iz_tab[5, jt] + t * iz_tab[5, jt + 1]
+            k01 = W[KR, i]
+            k02 = W[KR + 1, i]
+            k03 = W[KR + 2, i]
+            k12 = W[KR + 3, i]
+            k13 = W[KR + 4, i]
+            k23 = W[KR + 5, i]
             kmax = max(max(max(k01, k02), max(k03, k12)), max(k13, k23))
             max_kne = max(max_kne, kmax * ne)
             a01 = k01 * ne * rn
@@ -204,8 +303,7 @@ def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, 
         else:
             nreact_loop = nreact
         for r in range(nreact_loop):
-            k = (1.0 - t) * iz_tab[r, jt] + t * iz_tab[r, jt + 1]
-            kne = k * ne
+            kne = W[KR + r, i] * ne
             max_kne = max(max_kne, kne)
             sr = iz_react[r]
             pr = iz_prod[r]
@@ -238,11 +336,9 @@ def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, 
             m1 = 0.0
             m2 = 0.0
             m3 = 0.0
-        F[lay.NU_IZ, i] = rdot_sum * inv_m * inv_ne
+        F[lay.NU_IZ, i] = rdot_sum * inv_m * W[INV, i]
         F[lay.INEL_IZ, i] = inel * inv_m
-        E = F[lay.EF, i]
-        max_acc = max(max_acc, abs(E) * idzc[i])
-        qE = qm1 * E
+        qE = qm1 * F[lay.EF, i]
         m1 += qE * r1
         m2 += 2.0 * qE * r2
         m3 += 3.0 * qE * r3
@@ -274,16 +370,7 @@ def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, 
         if nZ >= 3:
             dU[5, i] += s3
             dU[6, i] += m3
-    # Δt_iz = min over reactions and cells of 1/(k n_e)
-    S[lay.S_DT_IZ] = 1.0 / max_kne
-    # Δt_E = sqrt(min dz/|Z e E/m|), the highest charge Z = nZ being the binding one
-    S[lay.S_DT_E] = math.sqrt(1.0 / (nZ * qm1 * max_acc))
-    S[lay.S_DT_U] = 1.0 / max_rate
-
-
-def work_rows(nZ: int) -> int:
-    """Rows of the work array ``W`` that :func:`heavy_rhs` needs for ``nZ`` ion charges."""
-    return 1 + 2 * nZ + nZ + 3
+    return max_kne
 
 
 @jit
@@ -293,13 +380,13 @@ def ssprk22_step(U, U1, dU, F, W, dz_cell, dz_edge, P, S, dt, iz_tab, iz_energy,
     Returns False on a non-finite density or momentum (physics.md §11.7 ``failure``).
     """
     nvar, n2 = U.shape
-    heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, iz_prod)
+    heavy_stage_rhs(U, dU, F, W, P, S, iz_tab, iz_energy, iz_react, iz_prod, False)
     for v in range(nvar):
         for i in range(n2):
             U1[v, i] = U[v, i] + dt * dU[v, i]
     if not stage_limiter(U1, P):
         return False
-    heavy_rhs(U1, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, iz_prod)
+    heavy_stage_rhs(U1, dU, F, W, P, S, iz_tab, iz_energy, iz_react, iz_prod, True)
     for v in range(nvar):
         for i in range(n2):
             U[v, i] = 0.5 * (U[v, i] + U1[v, i] + dt * dU[v, i])
@@ -314,29 +401,32 @@ def heavy_derived(U, F, P):
     nZ = int(P[lay.P_NZ])
     inv_m = P[lay.P_INV_MASS]
     landmark = P[lay.P_LANDMARK] != 0.0
+    # Σ_Z Z ρ_Z, Σ_Z ρ_Z, Σ_Z Z (ρu)_Z, Σ_Z (ρu)_Z accumulated row by row (vector loops)
     for i in range(n2):
-        F[lay.NN, i] = U[0, i] * inv_m
-        ne = 0.0
-        ns = 0.0
-        ji = 0.0
-        flux = 0.0
-        rho = 0.0
-        for Z in range(1, nZ + 1):
+        F[lay.NE, i] = U[1, i]
+        F[lay.NI_SUM, i] = U[1, i]
+        F[lay.JI, i] = U[2, i]
+        F[lay.UI_BAR, i] = U[2, i]
+    for Z in range(2, nZ + 1):
+        for i in range(n2):
             r = U[2 * Z - 1, i]
             f = U[2 * Z, i]
-            ne += Z * r
-            ns += r
-            ji += Z * f
-            flux += f
-            rho += r
-        ne *= inv_m
-        inv_ns = 1.0 / (ns * inv_m)
+            F[lay.NE, i] += Z * r
+            F[lay.NI_SUM, i] += r
+            F[lay.JI, i] += Z * f
+            F[lay.UI_BAR, i] += f
+    for i in range(n2):
+        F[lay.NN, i] = U[0, i] * inv_m
+        ne = F[lay.NE, i] * inv_m
+        rho = F[lay.NI_SUM, i]
+        ns = rho * inv_m
+        inv_ns = 1.0 / ns
         F[lay.NE, i] = ne
-        F[lay.NI_SUM, i] = ns * inv_m
-        F[lay.JI, i] = E_CHARGE * ji * inv_m
+        F[lay.NI_SUM, i] = ns
+        F[lay.JI, i] = E_CHARGE * F[lay.JI, i] * inv_m
         F[lay.ZEFF, i] = ne * inv_ns
         F[lay.MEFF, i] = rho * inv_ns
-        F[lay.UI_BAR, i] = flux * inv_m * inv_ns
+        F[lay.UI_BAR, i] = F[lay.UI_BAR, i] * inv_m * inv_ns
         eps = F[lay.NEPS, i] / ne
         if not landmark:
             eps += F[lay.KIN, i]

@@ -176,3 +176,45 @@ def test_evaluate_writes_json_and_figure(tiny_trained, capsys, tmp_path):
     assert non_blank(tmp_path / "calibration.png")
     code, _, err = run(["evaluate", tiny_trained, "--sweep", "stepz=3"], capsys)
     assert_one_line_error(code, err, "--sweep")
+
+
+def test_train_bad_input(tmp_path, capsys):
+    project = write_tiny_project(tmp_path)
+    code, _, err = run(["train", project, "-q"], capsys)
+    assert_one_line_error(code, err, "train.h5", "hallctl normalize")
+    code, _, err = run(["train", project, "-q", "--posthoc-ema", "0.5"], capsys)
+    assert_one_line_error(code, err, "--posthoc-ema")
+
+
+def test_train_length_not_divisible(tiny_trained, tmp_path, capsys):
+    import shutil
+
+    shutil.copytree(tiny_trained.parent / "data", tmp_path / "data")
+    project = write_tiny_project(tmp_path)
+    code, _, err = run(["train", project, "-q", "--set", "model.channel_mult=[1,1,1,1,1,1,1]",
+                        "--set", "model.channels_per_head=16"], capsys)
+    assert_one_line_error(code, err, "not divisible")
+
+
+def test_train_posthoc_ema(tiny_trained, tmp_path, capsys):
+    import shutil
+
+    shutil.copytree(tiny_trained.parent / "runs", tmp_path / "runs")
+    shutil.copytree(tiny_trained.parent / "data", tmp_path / "data")
+    project = write_tiny_project(tmp_path)
+    code, _, err = run(["train", project, "-q", "--posthoc-ema", "0.07"], capsys)
+    assert code == 0, err
+    assert (tmp_path / "runs" / "default" / "ema-0.07.safetensors").is_file()
+
+
+def test_simulation_plot_and_status_file(tmp_path, capsys):
+    project = write_tiny_project(tmp_path)
+    assert run(["simulate", project, "-q", "-o", tmp_path / "s.h5"], capsys)[0] == 0
+    code, _, err = run(["plot", "simulation", tmp_path / "s.h5", "--fields", "phi,Tev,ne,nu_iz",
+                        "-o", tmp_path / "s.png"], capsys)
+    assert code == 0, err
+    assert non_blank(tmp_path / "s.png")
+    status = tmp_path / "status.txt"
+    code, _, err = run(["generate", project, "-q", "-n", "2", "--status-file", status], capsys)
+    assert code == 0, err
+    assert status.read_text().startswith("generate") and "2/2" in status.read_text()
