@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from hallctl.cli.console import RichReporter, err
+from hallctl.cli.console import RichReporter, err, print_error
 from hallctl.cli.options import ProjectArg, QuietOpt, SetOpt
 from hallctl.project import load_project
 
@@ -62,6 +62,9 @@ def simulate(
         for path in written:
             err.print(f"wrote {path}", soft_wrap=True)
     if result.status != "success":
+        if not as_json:
+            print_error(f"the simulation ended with {result.status}: {result.reason}; files hold the frames "
+                        "saved before it stopped; try other parameters or a smaller simulation.cfl")
         raise typer.Exit(1)
 
 

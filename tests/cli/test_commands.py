@@ -218,3 +218,13 @@ def test_simulation_plot_and_status_file(tmp_path, capsys):
     code, _, err = run(["generate", project, "-q", "-n", "2", "--status-file", status], capsys)
     assert code == 0, err
     assert status.read_text().startswith("generate") and "2/2" in status.read_text()
+
+
+def test_diverging_simulation_is_one_error_line_not_a_traceback(tmp_path, capsys):
+    """NaN from a diverging simulation: a status, a red line naming it, exit 1, the file still written."""
+    out = tmp_path / "bad.h5"
+    code, _, err = run(["simulate", write_tiny_project(tmp_path), "-q", "-o", out, "--set", "simulation.min_dt_s=1e-5",
+                        "--set", "simulation.max_dt_s=1e-5"], capsys)
+    assert code == 1 and "Traceback" not in err
+    assert "error: the simulation ended with failure" in err
+    assert read_simulation(out).status == "failure"
