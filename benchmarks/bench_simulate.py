@@ -2,11 +2,11 @@
 
 Configuration: SPT-100 (hall_diffusion field), 128 cells, Xe⁺–Xe³⁺, Braginskii, MultiLogBohm
 profile, WallSheath BNSiO2, ion wall losses, 300 V, 5 mg/s. Prints the compile (or cache-load)
-time once, then wall time, steps and µs per step for each repetition and their best.
+time once, then wall time, steps and µs per step for each repetition, their best and median.
 
 Usage::
 
-    python benchmarks/bench_simulate.py [--repeat 3] [--duration 2e-3] [--cold]
+    python benchmarks/bench_simulate.py [--repeat 5] [--duration 2e-3] [--cold]
 
 ``--cold`` also measures a compilation from scratch (in a subprocess with numba's cache off).
 
@@ -35,7 +35,7 @@ allocated in the kernels): 56–60 µs/step for this configuration on this kind 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3, help="number of timed runs")
+    parser.add_argument("--repeat", type=int, default=5, help="number of timed runs")
     parser.add_argument("--duration", type=float, default=2e-3, help="simulated time per run [s]")
     parser.add_argument("--cold", action="store_true", help="also time a compilation without the cache")
     args = parser.parse_args()
@@ -62,14 +62,14 @@ def main() -> None:
     warm = simulate(SimConfig.hall_diffusion(duration_s=1e-6, num_save=2))
     print(f"compile/load: {warm.compile_s:.2f} s (first call incl. set-up {time.perf_counter() - t0:.2f} s)")
 
-    best = None
+    times = []
     for k in range(args.repeat):
         r = simulate(cfg)
         us = 1e6 * r.wall_s / max(r.steps, 1)
-        best = us if best is None else min(best, us)
+        times.append(us)
         print(f"run {k + 1}: status={r.status} wall={r.wall_s:.3f} s steps={r.steps} us/step={us:.2f} "
               f"I_d={r.performance['discharge_current_A']:.4f} A thrust={r.performance['thrust_N'] * 1e3:.3f} mN")
-    print(f"best: {best:.2f} us/step")
+    print(f"best: {min(times):.2f} us/step, median: {float(np.median(times)):.2f} us/step")
     print(f"baseline (straightforward numba, physics.md §17, not re-measured): {BASELINE_US_PER_STEP:.0f} us/step")
 
 

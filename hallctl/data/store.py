@@ -20,6 +20,7 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,7 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
             tmp.unlink()
 
 
+@lru_cache(maxsize=1)
 def _git_commit() -> str:
     """The commit of the hallctl checkout this runs from, or '' when not in a checkout."""
     here = Path(__file__).resolve().parent

@@ -204,7 +204,10 @@ def run(project: Project, *, force: bool = False, status_file: Path | None = Non
         report.info(f"resuming: {len(done)} simulations already in {directory}, {len(todo)} to go")
     thruster = thruster_from_project(project)
     writer = _ShardWriter(directory, project, ident, g.shard_size, _next_shard_number(shards))
-    jobs = (draw_job(project, i, thruster) for i in todo)
+    # Longest first: the step count grows with the fastest ions (~ sqrt(V_d)), so the campaign's last
+    # simulations are short ones and no thread waits long for another at the end.
+    jobs = sorted((draw_job(project, i, thruster) for i in todo),
+                  key=lambda job: -job.params["discharge_voltage_v"])
     failures: Counter[str] = Counter()
     stop = threading.Event()
     start = time.perf_counter()

@@ -10,6 +10,11 @@ Options, and why:
   ``ZeroDivisionError``; the solver detects non-finite values itself (physics.md §11.7).
 * ``fastmath`` only with the value-safe flags (contraction, reassociation, reciprocal): the
   regression numbers still match HallThruster.jl to ~1e-14, and NaN checks still work.
+  Reassociation also lets LLVM vectorize the sums of the kernels (finiteness tests, integrals).
+* ``jit(inline=True)`` (numba ``inline="always"``) for scalar helpers called inside cell loops,
+  and ``jit(strict=True)`` (LLVM ``forceinline``, no fast-math flags) for the one helper whose
+  accuracy needs the exact IEEE order (``vecmath.log_vec``): an out-of-line call in a loop body
+  keeps the loop from vectorizing.
 
 numba's on-disk cache is keyed on the source file of the *outermost* compiled function only,
 so editing a kernel in another module would silently reuse a stale time loop. The cache
@@ -71,6 +76,22 @@ def _install_locator() -> None:
 _install_locator()
 
 
-def jit(func):
-    """Compile ``func`` in nopython mode with the project-wide options above."""
-    return njit(**_OPTIONS)(func)
+def jit(func=None, *, inline=False, strict=False):
+    """Compile ``func`` in nopython mode with the project-wide options above.
+
+    ``@jit(inline=True)``: a scalar helper called inside cell loops, inlined by numba itself
+    (``inline="always"``) so that the loop around it can vectorize. Give such helpers scalar
+    arguments only: an inlined array argument costs a reference-count round trip per call.
+    ``@jit(strict=True)``: a helper whose accuracy depends on the exact IEEE evaluation order
+    (``vecmath.log_vec``): no fast-math flags, and LLVM-inlined (``forceinline``), so that the
+    inlined instructions keep their own strict semantics inside fast-math callers.
+    """
+    options = dict(_OPTIONS)
+    if inline:
+        options["inline"] = "always"
+    if strict:
+        options["forceinline"] = True
+        options["fastmath"] = False
+    if func is None:
+        return njit(**options)
+    return njit(**options)(func)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -214,7 +215,17 @@ def gp_perturbation(rng: np.random.Generator, z_m: np.ndarray, *, L_ch_m: float,
 
     Multiply a profile by ``exp(ξ)`` to perturb it. ``rng`` is passed in (style.md item 10).
     """
-    zh = np.asarray(z_m) / L_ch_m
+    zh = np.asarray(z_m, dtype=float) / L_ch_m
+    factor = _gp_cholesky(zh.tobytes(), float(sigma), float(length_scale))
+    return factor @ rng.standard_normal(zh.size)
+
+
+@lru_cache(maxsize=16)
+def _gp_cholesky(zh_bytes: bytes, sigma: float, length_scale: float) -> np.ndarray:
+    """Cholesky factor of Σ (cached: a campaign draws thousands of profiles on the same nodes)."""
+    zh = np.frombuffer(zh_bytes, dtype=float)
     cov = sigma**2 * np.exp(-0.5 * ((zh[:, None] - zh[None, :]) / length_scale) ** 2)
     cov += 1e-8 * np.eye(zh.size)
-    return np.linalg.cholesky(cov) @ rng.standard_normal(zh.size)
+    factor = np.linalg.cholesky(cov)
+    factor.setflags(write=False)
+    return factor

@@ -11,7 +11,7 @@ from hallctl.sim import layout as lay
 from hallctl.sim._jit import jit
 from hallctl.sim.constants import E_CHARGE, K_B
 
-__all__ = ["apply_boundaries", "erf_approx", "stage_limiter"]
+__all__ = ["apply_boundaries", "erf_approx", "floor_densities", "stage_limiter"]
 
 
 @jit
@@ -31,25 +31,42 @@ def stage_limiter(U, P):
     """Positivity limiter after each RK stage, all cells incl. ghosts (physics.md §8.3).
 
     Returns False (and changes nothing more) when a density or momentum is not finite;
-    otherwise floors every density at 1 m⁻³ × m, ions keeping their velocity.
+    otherwise floors every density at 1 m⁻³ × m, ions keeping their velocity
+    (:func:`floor_densities`).
     """
     nvar, n2 = U.shape
-    floor = P[lay.P_MASS]  # MIN_NUMBER_DENSITY (1 m⁻³) × m
     bad = 0.0
     for v in range(nvar):
         for i in range(n2):
             bad += U[v, i] * 0.0  # NaN if any entry is NaN or ±inf
     if bad != 0.0:
         return False
-    for i in range(n2):
-        if U[0, i] < floor:
-            U[0, i] = floor
-        for v in range(1, nvar, 2):
-            r = U[v, i]
-            if r < floor:
-                U[v + 1, i] = floor * (U[v + 1, i] / r)
-                U[v, i] = floor
+    floor_densities(U, P)
     return True
+
+
+@jit
+def floor_densities(U, P):
+    """Floor every density of U at 1 m⁻³ × m, ions keeping their velocity (physics.md §8.3)."""
+    nvar, n2 = U.shape
+    floor = P[lay.P_MASS]  # MIN_NUMBER_DENSITY (1 m⁻³) × m
+    # the common case first: nothing to floor (a cheap vector count, no divisions)
+    nlow = 0
+    for v in range(nvar):
+        if v == 0 or v % 2 == 1:
+            for i in range(n2):
+                nlow += 1 if U[v, i] < floor else 0
+    if nlow == 0:
+        return
+    # row by row with selects instead of branches, so that the loops vectorize
+    for i in range(n2):
+        U[0, i] = max(U[0, i], floor)
+    for v in range(1, nvar, 2):
+        for i in range(n2):
+            r = U[v, i]
+            low = r < floor
+            U[v + 1, i] = floor * (U[v + 1, i] / r) if low else U[v + 1, i]
+            U[v, i] = floor if low else r
 
 
 @jit

@@ -3,6 +3,10 @@
 One linearly implicit upwind finite-volume solve per time step (θ = ``implicit_energy``,
 1 = backward Euler) for nε = 3/2 n_e T_e, with the conductive flux -κ ∂(nε/n_e) — the gradient
 of the mean energy, not of T_e (physics.md §16 item 1) — followed by the T_e floor.
+
+Speed (physics.md §17): the rate lookups run in a scalar loop of their own, sources and matrix
+rows in vector loops (upwinding by selects), and the tridiagonal solve eliminates from both
+ends at once, halving its chain of dependent divisions.
 """
 
 import math
@@ -24,22 +28,66 @@ __all__ = [
 
 @jit
 def solve_tridiagonal(a, b, c, d, x, w):
-    """Thomas algorithm (no pivoting) for a_i x_(i-1) + b_i x_i + c_i x_(i+1) = d_i.
+    """Solve a_i x_(i-1) + b_i x_i + c_i x_(i+1) = d_i without pivoting, eliminating from both
+    ends at once ("burn at both ends"): rows 0..m-1 forward as in the Thomas algorithm, rows
+    n-1..m+1 backward, m = n//2, then the middle row and the two back-substitutions.
+
+    The two eliminations are independent chains of divisions that the CPU overlaps, which
+    halves the latency of the solve; the result equals Thomas' up to rounding.
 
     Args:
         a: sub-diagonal (a[0] unused); b: diagonal; c: super-diagonal (c[-1] unused);
         d: right-hand side; x: output; w: scratch; all shape (n,). ``d`` is overwritten.
     """
     n = b.shape[0]
-    w[0] = c[0] / b[0]
-    d[0] = d[0] / b[0]
-    for i in range(1, n):
-        den = b[i] - a[i] * w[i - 1]
-        w[i] = c[i] / den
-        d[i] = (d[i] - a[i] * d[i - 1]) / den
-    x[n - 1] = d[n - 1]
-    for i in range(n - 2, -1, -1):
-        x[i] = d[i] - w[i] * x[i + 1]
+    if n < 3:
+        w[0] = c[0] / b[0]
+        d[0] = d[0] / b[0]
+        for i in range(1, n):
+            den = b[i] - a[i] * w[i - 1]
+            w[i] = c[i] / den
+            d[i] = (d[i] - a[i] * d[i - 1]) / den
+        x[n - 1] = d[n - 1]
+        for i in range(n - 2, -1, -1):
+            x[i] = d[i] - w[i] * x[i + 1]
+        return
+    m = n // 2
+    # forward: w_i = c_i/den_i, d_i ← (d_i - a_i d_(i-1))/den_i with den_i = b_i - a_i w_(i-1);
+    # backward (rows j > m): w_j = a_j/den_j, d_j ← (d_j - c_j d_(j+1))/den_j, den_j = b_j - c_j w_(j+1).
+    # The running w, d of both sweeps stay in registers (a reload through memory would lengthen
+    # the dependency chain of every row).
+    wf = c[0] / b[0]
+    df = d[0] / b[0]
+    w[0] = wf
+    d[0] = df
+    wb = a[n - 1] / b[n - 1]
+    db = d[n - 1] / b[n - 1]
+    w[n - 1] = wb
+    d[n - 1] = db
+    for k in range(1, m):
+        den = b[k] - a[k] * wf
+        wf = c[k] / den
+        df = (d[k] - a[k] * df) / den
+        w[k] = wf
+        d[k] = df
+        j = n - 1 - k
+        if j > m:
+            den = b[j] - c[j] * wb
+            wb = a[j] / den
+            db = (d[j] - c[j] * db) / den
+            w[j] = wb
+            d[j] = db
+    # middle row with x_(m-1) = d_(m-1) - w_(m-1) x_m and x_(m+1) = d_(m+1) - w_(m+1) x_m
+    xm = (d[m] - a[m] * d[m - 1] - c[m] * d[m + 1]) / (b[m] - a[m] * w[m - 1] - c[m] * w[m + 1])
+    x[m] = xm
+    xu = xm
+    xd = xm
+    for k in range(1, m + 1):
+        xu = d[m - k] - w[m - k] * xu
+        x[m - k] = xu
+        if m + k < n:
+            xd = d[m + k] - w[m + k] * xd
+            x[m + k] = xd
 
 
 @jit
@@ -84,13 +132,28 @@ def gradient_weights(z):
 
 
 @jit
-def apply_gradient(p, w0, w1, w2, out):
-    """∂p with precomputed :func:`gradient_weights` (same stencils as :func:`pressure_gradient`)."""
-    n = p.shape[0]
-    out[0] = w0[0] * p[0] + w1[0] * p[1] + w2[0] * p[2]
+def apply_gradient(F, p, out, n):
+    """F[out] = ∂F[p] with the precomputed :func:`gradient_weights` in F[GW0..GW2] (same stencils
+    as :func:`pressure_gradient`; n = N+2 cells)."""
+    F[out, 0] = F[lay.GW0, 0] * F[p, 0] + F[lay.GW1, 0] * F[p, 1] + F[lay.GW2, 0] * F[p, 2]
     for i in range(1, n - 1):
-        out[i] = w0[i] * p[i - 1] + w1[i] * p[i] + w2[i] * p[i + 1]
-    out[n - 1] = w0[n - 1] * p[n - 3] + w1[n - 1] * p[n - 2] + w2[n - 1] * p[n - 1]
+        F[out, i] = F[lay.GW0, i] * F[p, i - 1] + F[lay.GW1, i] * F[p, i] + F[lay.GW2, i] * F[p, i + 1]
+    F[out, n - 1] = (F[lay.GW0, n - 1] * F[p, n - 3] + F[lay.GW1, n - 1] * F[p, n - 2]
+                     + F[lay.GW2, n - 1] * F[p, n - 1])
+
+
+@jit(inline=True)
+def _implicit_row(FL_L, FL_i, FR_i, FR_R, nE_L, nE_i, nE_R, Q, dt, theta, idz):
+    """(a, b, c, d) of one interior row of the θ-implicit energy system (physics.md §6.4) from
+    the edge fluxes F_L = FL_L nε_(i-1) + FL_i nε_i, F_R = FR_i nε_i + FR_R nε_(i+1) and the
+    source Q [eV m⁻³ s⁻¹]: nε_i + θ Δt (F_R - F_L)/Δz = nε_i^old + Δt Q - (1-θ) Δt (F_R - F_L)^old/Δz."""
+    f = theta * dt * idz
+    rhs = nE_i + dt * Q
+    if theta < 1.0:
+        FR_old = FR_i * nE_i + FR_R * nE_R
+        FL_old = FL_L * nE_L + FL_i * nE_i
+        rhs -= dt * (1.0 - theta) * (FR_old - FL_old) * idz
+    return -f * FL_L, 1.0 + f * (FR_i - FL_i), f * FR_R, rhs
 
 
 @jit
@@ -112,106 +175,100 @@ def electron_energy(F, zc, dz_cell, dz_edge, P, S, ex_tab, dt):
     Tmin = P[lay.P_TMIN]
     plume = P[lay.P_PLUME] != 0.0
     sheath_bc = P[lay.P_SHEATH_BC] != 0.0
-    ne_ = F[lay.NE]
-    ue_ = F[lay.UE]
-    kap = F[lay.KAPPA]
-    nE = F[lay.NEPS]
-    a = F[lay.TRI_A]
-    b = F[lay.TRI_B]
-    c = F[lay.TRI_C]
-    d = F[lay.TRI_D]
+    five3 = 5.0 / 3.0
     F[lay.NU_EX, 0] = 0.0
     F[lay.NU_EX, N + 1] = 0.0
-    five3 = 5.0 / 3.0
-    inv_ne = F[lay.INV_NE]  # 1/n_e, filled by electron_fields for this step
-    idzc = F[lay.INV_DZC]
-    idze = F[lay.INV_DZE]
-    for i in range(1, N + 1):
-        ne = ne_[i]
-        nn = F[lay.NN, i]
-        K = F[lay.KIN, i]
-        # sources (§6.3)
+    for i in range(1, N + 1):  # rate lookups (gathers): a scalar loop of their own
         k_ex = lookup_rate(ex_tab, F[lay.EPS, i])
-        F[lay.NU_EX, i] = k_ex * nn
-        ndot_ex = k_ex * ne * nn
+        F[lay.WORK3, i] = k_ex
+        F[lay.NU_EX, i] = k_ex * F[lay.NN, i]
+    # sources (§6.3): Ohmic heating - wall losses - inelastic losses (ionization, excitation)
+    for i in range(1, N + 1):
+        ne = F[lay.NE, i]
+        K = F[lay.KIN, i]
+        ndot_ex = F[lay.WORK3, i] * ne * F[lay.NN, i]
         if landmark:
-            Q_ohm = ne * ue_[i] * (-F[lay.EF, i])
+            Q_ohm = ne * F[lay.UE, i] * (-F[lay.EF, i])
             Q_inel = F[lay.INEL_IZ, i] + ndot_ex * E_ex
         else:
-            Q_ohm = 2.0 * ne * K * F[lay.NU_E, i] + ue_[i] * F[lay.GRAD_PE, i]
+            Q_ohm = 2.0 * ne * K * F[lay.NU_E, i] + F[lay.UE, i] * F[lay.GRAD_PE, i]
             Q_inel = F[lay.INEL_IZ, i] + ndot_ex * (E_ex - K)
         Q = Q_ohm - ne * F[lay.W_WALL, i] - Q_inel
-        # fluxes as linear combinations of nε_(i-1), nε_i, nε_(i+1) (§6.4)
-        gL = idze[i - 1]  # 1/Δz_L
-        gR = idze[i]  # 1/Δz_R
-        uL = ue_[i - 1]
-        ui = ue_[i]
-        uR = ue_[i + 1]
-        # upwind selector ū = ¼[Δz_L(u_L + u_i) + Δz_R(u_i + u_R)]/Δz; only its sign matters
-        ubar = dz_edge[i - 1] * (uL + ui) + dz_edge[i] * (ui + uR)
-        FR_i = 0.0
-        FR_R = 0.0
-        FL_L = 0.0
-        FL_i = 0.0
-        if ubar > 0.0:
-            FR_i = five3 * ui + kap[i] * inv_ne[i] * gR
-            FR_R = -kap[i] * inv_ne[i + 1] * gR
-            FL_L = five3 * uL + kap[i - 1] * inv_ne[i - 1] * gL
-            FL_i = -kap[i - 1] * inv_ne[i] * gL
+        if plume:  # area growth of the plume (§2.4): -5/3 nε u_e ∂ln A/∂z
+            Q -= five3 * F[lay.NEPS, i] * F[lay.UE, i] * F[lay.DLNA, i]
+        F[lay.WORK4, i] = Q
+    # fluxes (§6.4) as linear combinations of nε_(i-1), nε_i, nε_(i+1): upwind convection 5/3 u_e nε
+    # by the sign of ū = ¼[Δz_L(u_L + u_i) + Δz_R(u_i + u_R)]/Δz, and conduction -κ ∂(nε/n_e)
+    for i in range(1, N + 1):
+        gL = F[lay.INV_DZE, i - 1]  # 1/Δz_L
+        gR = F[lay.INV_DZE, i]  # 1/Δz_R
+        uL = F[lay.UE, i - 1]
+        ui = F[lay.UE, i]
+        uR = F[lay.UE, i + 1]
+        kL = F[lay.KAPPA, i - 1]
+        ki = F[lay.KAPPA, i]
+        kR = F[lay.KAPPA, i + 1]
+        up = dz_edge[i - 1] * (uL + ui) + dz_edge[i] * (ui + uR) > 0.0
+        FR_i = five3 * ui + ki * F[lay.INV_NE, i] * gR if up else kR * F[lay.INV_NE, i] * gR
+        FR_R = -ki * F[lay.INV_NE, i + 1] * gR if up else five3 * uR - kR * F[lay.INV_NE, i + 1] * gR
+        FL_L = five3 * uL + kL * F[lay.INV_NE, i - 1] * gL if up else ki * F[lay.INV_NE, i - 1] * gL
+        FL_i = -kL * F[lay.INV_NE, i] * gL if up else five3 * ui - ki * F[lay.INV_NE, i] * gL
+        a, b, c, d = _implicit_row(FL_L, FL_i, FR_i, FR_R, F[lay.NEPS, i - 1], F[lay.NEPS, i],
+                                   F[lay.NEPS, i + 1], F[lay.WORK4, i], dt, theta, F[lay.INV_DZC, i])
+        F[lay.TRI_A, i] = a
+        F[lay.TRI_B, i] = b
+        F[lay.TRI_C, i] = c
+        F[lay.TRI_D, i] = d
+    # cell 1 with downwind flow: its left flux is the anode sheath's 2 n_e u_sh (T_e + V_s) with
+    # T_e1 = ⅔ nε_1/n_e1 (sheath boundary) or the upwind form (§6.4)
+    ui = F[lay.UE, 1]
+    if not dz_edge[0] * (F[lay.UE, 0] + ui) + dz_edge[1] * (ui + F[lay.UE, 2]) > 0.0:
+        gL = F[lay.INV_DZE, 0]
+        gR = F[lay.INV_DZE, 1]
+        kR = F[lay.KAPPA, 2]
+        FR_i = kR * F[lay.INV_NE, 1] * gR
+        FR_R = five3 * F[lay.UE, 2] - kR * F[lay.INV_NE, 2] * gR
+        if sheath_bc:
+            FL_L = 0.0
+            FL_i = 4.0 / 3.0 * ui * (1.0 + S[lay.S_VS] / (2.0 / 3.0 * F[lay.NEPS, 1] * F[lay.INV_NE, 1]))
         else:
-            FR_R = five3 * uR - kap[i + 1] * inv_ne[i + 1] * gR
-            FR_i = kap[i + 1] * inv_ne[i] * gR
-            if i == 1 and sheath_bc:
-                # anode sheath energy flux 2 n_e u_sh (T_e + V_s), T_e1 = ⅔ nε_1/n_e1 (§6.4)
-                Te1 = 2.0 / 3.0 * nE[1] * inv_ne[1]
-                FL_i = 4.0 / 3.0 * ui * (1.0 + S[lay.S_VS] / Te1)
-            elif i == 1:
-                FL_L = five3 * uL + kap[i - 1] * inv_ne[i - 1] * gL
-                FL_i = -kap[i - 1] * inv_ne[i] * gL
-            else:
-                FL_i = five3 * ui - kap[i] * inv_ne[i] * gL
-                FL_L = kap[i] * inv_ne[i - 1] * gL
-        f = theta * dt * idzc[i]
-        a[i] = -f * FL_L
-        b[i] = 1.0 + f * (FR_i - FL_i)
-        c[i] = f * FR_R
-        rhs = nE[i] + dt * Q
-        if theta < 1.0:
-            FR_old = FR_i * nE[i] + FR_R * nE[i + 1]
-            FL_old = FL_L * nE[i - 1] + FL_i * nE[i]
-            rhs -= dt * (1.0 - theta) * (FR_old - FL_old) * idzc[i]
-        if plume:
-            rhs -= dt * five3 * nE[i] * ui * F[lay.DLNA, i]
-        d[i] = rhs
+            FL_L = five3 * F[lay.UE, 0] + F[lay.KAPPA, 0] * F[lay.INV_NE, 0] * gL
+            FL_i = -F[lay.KAPPA, 0] * F[lay.INV_NE, 1] * gL
+        a, b, c, d = _implicit_row(FL_L, FL_i, FR_i, FR_R, F[lay.NEPS, 0], F[lay.NEPS, 1], F[lay.NEPS, 2],
+                                   F[lay.WORK4, 1], dt, theta, F[lay.INV_DZC, 1])
+        F[lay.TRI_A, 1] = a
+        F[lay.TRI_B, 1] = b
+        F[lay.TRI_C, 1] = c
+        F[lay.TRI_D, 1] = d
     # boundary rows
-    if (not sheath_bc) or ue_[1] > 0.0:
-        b[0] = 0.5 * inv_ne[0]
-        c[0] = 0.5 * inv_ne[1]
-        d[0] = 1.5 * P[lay.P_TE_ANODE]
+    if (not sheath_bc) or F[lay.UE, 1] > 0.0:
+        F[lay.TRI_B, 0] = 0.5 * F[lay.INV_NE, 0]
+        F[lay.TRI_C, 0] = 0.5 * F[lay.INV_NE, 1]
+        F[lay.TRI_D, 0] = 1.5 * P[lay.P_TE_ANODE]
     else:
-        b[0] = inv_ne[0]
-        c[0] = -inv_ne[1]
-        d[0] = 0.0
-    a[0] = 0.0
-    a[N + 1] = 0.5 * inv_ne[N]
-    b[N + 1] = 0.5 * inv_ne[N + 1]
-    c[N + 1] = 0.0
-    d[N + 1] = 1.5 * P[lay.P_TE_CATHODE]
-    solve_tridiagonal(a, b, c, d, nE, F[lay.TRI_W])
+        F[lay.TRI_B, 0] = F[lay.INV_NE, 0]
+        F[lay.TRI_C, 0] = -F[lay.INV_NE, 1]
+        F[lay.TRI_D, 0] = 0.0
+    F[lay.TRI_A, 0] = 0.0
+    F[lay.TRI_A, N + 1] = 0.5 * F[lay.INV_NE, N]
+    F[lay.TRI_B, N + 1] = 0.5 * F[lay.INV_NE, N + 1]
+    F[lay.TRI_C, N + 1] = 0.0
+    F[lay.TRI_D, N + 1] = 1.5 * P[lay.P_TE_CATHODE]
+    solve_tridiagonal(F[lay.TRI_A], F[lay.TRI_B], F[lay.TRI_C], F[lay.TRI_D], F[lay.NEPS], F[lay.TRI_W])
     # floor (§6.4 steps 1–2)
     for i in range(1, N + 1):
-        floor = 1.5 * Tmin * ne_[i]
-        v = nE[i]
-        if v - v != 0.0 or v < floor:
-            nE[i] = floor
-    if not (nE[0] - nE[0] == 0.0 and nE[N + 1] - nE[N + 1] == 0.0):
+        floor = 1.5 * Tmin * F[lay.NE, i]
+        v = F[lay.NEPS, i]
+        F[lay.NEPS, i] = floor if (v - v != 0.0 or v < floor) else v
+    if not (F[lay.NEPS, 0] - F[lay.NEPS, 0] == 0.0 and F[lay.NEPS, N + 1] - F[lay.NEPS, N + 1] == 0.0):
         return lay.FAIL_TE
     for i in range(n2):
-        Te = max(Tmin, nE[i] * inv_ne[i] * (2.0 / 3.0))
+        Te = max(Tmin, F[lay.NEPS, i] * F[lay.INV_NE, i] * (2.0 / 3.0))
         F[lay.TEV, i] = Te
-        nE[i] = 1.5 * ne_[i] * Te
-        F[lay.PE, i] = nE[i] if landmark else 2.0 / 3.0 * nE[i]
-    apply_gradient(F[lay.PE], F[lay.GW0], F[lay.GW1], F[lay.GW2], F[lay.GRAD_PE])
+        nE = 1.5 * F[lay.NE, i] * Te
+        F[lay.NEPS, i] = nE
+        F[lay.PE, i] = nE if landmark else 2.0 / 3.0 * nE
+    apply_gradient(F, lay.PE, lay.GRAD_PE, n2)
     return 0
 
 

@@ -30,10 +30,11 @@ def row_mom(Z: int) -> int:
  NU_AN, NU_EN, NU_EI, NU_WALL, NU_EW, NU_CLASS, NU_IZ, NU_EX, NU_E, INEL_IZ, W_WALL, KAPPA,
  AREA, DADZ, DLNA, TAN_DIV, R_IN, R_OUT, EPS, LT_IN, LT_BETA, ALPHA_Z, NU_AN_MODEL, NU_AN_INIT,
  NU_IW1, NU_IW2, NU_IW3, WORK1, WORK2, TRI_A, TRI_B, TRI_C, TRI_D, TRI_X, TRI_W,
- INV_DZC, INV_DZE, GW0, GW1, GW2, INV_NE, OMEGA2,
- NUM_F) = range(60)
+ INV_DZC, INV_DZE, GW0, GW1, GW2, INV_NE, OMEGA2, WORK3, WORK4, ZN_WALL,
+ NUM_F) = range(63)
 # GW0..GW2: weights of the three-point gradient at each cell (energy.gradient_weights)
 # INV_DZC: 1/dz_cell (N+2 entries); INV_DZE: 1/dz_edge (first N+1 entries)
+# WORK1..WORK4, TRI_*: scratch of the electron kernels; ZN_WALL: Σ_Z Z^(3/2) ρ_Z (wall flux, §7.2)
 
 # ---- P: scalar parameters ------------------------------------------------------------------
 (P_N, P_NZ, P_MASS, P_UN, P_AN_SPEED, P_KTI_M, P_AI_SPEED, P_TI_K, P_VD, P_VCC, P_MDOT,

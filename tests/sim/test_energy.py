@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hallctl.sim import layout as lay
 from hallctl.sim.energy import apply_gradient, gradient_weights, pressure_gradient, solve_tridiagonal
 from hallctl.sim.setup import build_grid
 
@@ -30,10 +31,11 @@ def test_gradient_exact_for_quadratics(z):
     out = np.empty_like(z)
     pressure_gradient(p, z, out)
     assert np.allclose(out, 2.0 - 10.0 * z, rtol=1e-9, atol=1e-9 * np.max(np.abs(z)))
-    w = gradient_weights(z)
-    out2 = np.empty_like(z)
-    apply_gradient(p, w[0], w[1], w[2], out2)
-    assert np.allclose(out2, out, rtol=1e-10, atol=1e-10)
+    F = np.zeros((lay.NUM_F, z.size))
+    F[lay.GW0 : lay.GW2 + 1] = gradient_weights(z)
+    F[lay.PE] = p
+    apply_gradient(F, lay.PE, lay.GRAD_PE, z.size)
+    assert np.allclose(F[lay.GRAD_PE], out, rtol=1e-10, atol=1e-10)
 
 
 def test_gradient_on_simulation_grid():
