@@ -36,7 +36,7 @@ __all__ = ["LEVELS", "EvaluationResult", "crps_ensemble", "energy_distance", "in
 
 LEVELS = np.linspace(0.1, 0.9, 9)
 SWEEP_KEYS = {"steps": int, "sampler": str, "guidance": str, "churn": float, "sigma_max": float,
-              "num_samples": int}
+              "num_samples": int, "mmps_eig_floor": float}
 
 
 def parse_sweep(items: list[str]) -> dict[str, list[Any]]:
@@ -203,13 +203,15 @@ def run(project: Project, *, model: Path | None = None, sweep: dict[str, list[An
     with report.progress("evaluate", total=len(combos) * len(pick), unit="truths") as bar:
         for combo in combos:
             s = {"steps": cfg.steps, "sampler": cfg.sampler, "guidance": cfg.guidance, "churn": cfg.churn,
-                 "sigma_max": cfg.sigma_max, "num_samples": e.num_samples, **combo}
+                 "sigma_max": cfg.sigma_max, "num_samples": e.num_samples, "mmps_eig_floor": cfg.mmps_eig_floor,
+                 **combo}
             post, nfe = [], 0
             for k, obs in enumerate(observations):
                 d = posterior.draw(precond, norm, observations=obs, num_samples=s["num_samples"],
                                    batch_size=cfg.batch_size, steps=s["steps"], sampler=s["sampler"],
                                    guidance=s["guidance"], sigma_min=cfg.sigma_min, sigma_max=s["sigma_max"],
-                                   rho=cfg.rho, churn=s["churn"], seed=cfg.seed + 1000 * k, device=device)
+                                   rho=cfg.rho, churn=s["churn"], seed=cfg.seed + 1000 * k, device=device,
+                                   mmps_eig_floor=s["mmps_eig_floor"])
                 post.append(d.x)
                 nfe = d.nfe
                 bar.advance(1)

@@ -83,7 +83,7 @@ def _example_posterior(project: Project, report: Reporter) -> list[Path]:
     d = posterior.draw(precond, norm, observations=build_observations(entries, norm),
                        num_samples=e.num_samples, batch_size=cfg.batch_size, steps=cfg.steps, sampler=cfg.sampler,
                        guidance=cfg.guidance, sigma_min=cfg.sigma_min, sigma_max=cfg.sigma_max, rho=cfg.rho,
-                       churn=cfg.churn, seed=cfg.seed, device=device, report=report)
+                       churn=cfg.churn, seed=cfg.seed, device=device, mmps_eig_floor=cfg.mmps_eig_floor, report=report)
     s = SampleSet(samples=d.phys.astype(np.float32), rows=list(norm["rows"]), kinds=list(norm["kind"]),
                   units=list(norm["units"]), grid_m=np.asarray(norm["grid_m"]), normalization=norm,
                   observations=entries, settings={**d.settings, "model": str(path)}, seed=cfg.seed)

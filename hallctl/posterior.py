@@ -72,7 +72,7 @@ class Draw:
 def draw(precond: Any, norm: dict[str, Any], *, observations: Any = None, fixed: dict[int, float] | None = None,
          num_samples: int, batch_size: int, steps: int, sampler: str, guidance: str, sigma_min: float,
          sigma_max: float, rho: float, churn: float, seed: int, device: str, first_index: int = 0,
-         report: Reporter | None = None) -> Draw:
+         mmps_eig_floor: float = 0.1, report: Reporter | None = None) -> Draw:
     """Sample the model (prior, or posterior given ``observations``) and denormalize."""
     from hallctl.sample import sample
 
@@ -85,11 +85,11 @@ def draw(precond: Any, norm: dict[str, Any], *, observations: Any = None, fixed:
     result = sample(precond, num_samples=num_samples, channels=C, length=W, steps=steps, sampler=sampler,
                     sigma_min=sigma_min, sigma_max=sigma_max, rho=rho, churn=churn, observations=observations,
                     guidance=guidance, fixed=fixed or None, project_scalar_rows=scalar_rows or None, seed=seed,
-                    first_index=first_index, batch_size=batch_size, device=device,
+                    first_index=first_index, batch_size=batch_size, device=device, mmps_eig_floor=mmps_eig_floor,
                     sigma_data=float(getattr(precond, "sigma_data", 0.5)), report=report)
     x = result.x.detach().cpu().numpy().astype(np.float64)
     settings = {"sampler": sampler, "steps": steps, "guidance": guidance, "sigma_min": sigma_min,
-                "sigma_max": sigma_max, "rho": rho, "churn": churn, "seed": seed,
+                "sigma_max": sigma_max, "rho": rho, "churn": churn, "seed": seed, "mmps_eig_floor": mmps_eig_floor,
                 "nfe_per_sample": result.nfe_per_sample,
                 "batch_size": batch_size, "num_samples": num_samples}
     return Draw(x=x, phys=denormalize(x, norm), nfe=result.nfe_per_sample, settings=settings)
@@ -161,7 +161,7 @@ def run(project: Project, *, model: Path | None = None, condition: Path | None =
     d = draw(precond, norm, observations=obs, fixed=fixed, num_samples=cfg.num_samples, batch_size=cfg.batch_size,
              steps=cfg.steps, sampler=cfg.sampler, guidance=cfg.guidance, sigma_min=cfg.sigma_min,
              sigma_max=cfg.sigma_max, rho=cfg.rho, churn=cfg.churn, seed=cfg.seed, device=str(device),
-             report=report)
+             mmps_eig_floor=cfg.mmps_eig_floor, report=report)
     tag = cfg.tag or (Path(condition).stem if condition else "unconditional")
     out_dir = output_dir or path.parent / "samples"
     observations = [{"field": o.field, "z": "" if o.z_m is None else o.z_m, "value": o.value, "std": o.std}

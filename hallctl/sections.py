@@ -266,6 +266,8 @@ class SampleSection:
     sigma_max: float = opt(80.0, "largest noise level", min=0.0, exclusive_min=True)
     rho: float = opt(7.0, "schedule exponent", min=0.0, exclusive_min=True)
     churn: float = opt(0.0, "stochastic churn S_churn (0 = deterministic)", min=0.0)
+    mmps_eig_floor: float = opt(0.1, "MMPS: floor of the Tweedie covariance eigenvalues, relative to white data "
+                                "(raise toward 1 for a briefly trained model)", min=0.0)
     seed: int = opt(0, "sampling seed", min=0)
     device: str = opt("auto", "device: auto, cpu, cuda or mps")
     tag: str = opt("", "output name samples/<tag>.h5 (default: from the observation file)")

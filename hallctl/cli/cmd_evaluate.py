@@ -20,7 +20,8 @@ def evaluate(
     model: Annotated[Path | None, typer.Option("--model", "-m", help="Model file (default: runs/<run>/ema-<ema>"
                                                ".safetensors).", show_default=False)] = None,
     sweep: Annotated[list[str] | None, typer.Option("--sweep", help="Compare settings: key=v1,v2 (steps, sampler, "
-                                                    "guidance, churn, sigma_max, num_samples; repeatable).",
+                                                    "guidance, churn, sigma_max, num_samples, mmps_eig_floor; "
+                                                    "repeatable).",
                                                     show_default=False)] = None,
     num_truths: Annotated[int | None, typer.Option("--num-truths", "-k", min=1, help="Held-out simulations.",
                                                    show_default=False)] = None,

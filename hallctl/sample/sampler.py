@@ -213,6 +213,7 @@ def sample(
     sigma_data: float = 0.5,
     mmps_solver: str = "auto",
     cg_iterations: int = 5,
+    mmps_eig_floor: float = 0.1,
     guidance_sigma_max: float = math.inf,
     report: Reporter | None = None,
 ) -> SampleResult:
@@ -239,6 +240,8 @@ def sample(
         device, dtype: where and in which precision the state lives.
         sigma_data: σ_d of the normalized data (DPS inflation).
         mmps_solver, cg_iterations: "auto" | "cholesky" | "cg" and CG steps for MMPS.
+        mmps_eig_floor: floor of the Tweedie covariance's eigenvalues, relative to Gaussian data
+            (see ``guidance/mmps.py``); keeps MMPS stable where a learned Jacobian is indefinite.
         guidance_sigma_max: guide only while σ ≤ this.
         report: progress reporter; ``None`` is silent.
 
@@ -302,6 +305,8 @@ def sample(
                 solver=mmps_solver,
                 cg_iterations=cg_iterations,
                 sigma_threshold=guidance_sigma_max,
+                sigma_data=sigma_data,
+                eig_floor=mmps_eig_floor,
             )
         else:
             guided = DPS(D, A, y, sigma_y, sigma_data=sigma_data, sigma_threshold=guidance_sigma_max)

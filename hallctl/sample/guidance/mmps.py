@@ -24,6 +24,13 @@ Jᵀ(Aᵀ e_k) (J symmetric), symmetrized, Cholesky — or with a few conjugate-
 one product each. ``solver="auto"`` assembles when n ≤ ``max_exact_obs``. Cost per evaluation:
 one forward pass and (n or iterations) + 1 backward passes.
 
+A learned J is not exactly symmetric positive semi-definite: beyond the noise levels a network
+was trained on, A J Aᵀ has negative eigenvalues, σ²λ can cancel Σ_y, and a few samples are thrown
+far off the data. The exact path therefore holds the eigenvalues of A J Aᵀ above ``eig_floor``
+times those of white data of variance σ_d² (σ_d²/(σ² + σ_d²)·mean diag(A Aᵀ)); the CG path adds
+that floor as a ridge, which does not repair an indefinite J — prefer the exact path (the default
+for up to ``max_exact_obs`` observations).
+
 References:
     Learning Diffusion Priors from Observations by Expectation Maximization
     (Rozet et al., 2024), https://arxiv.org/abs/2405.13712
@@ -55,21 +62,25 @@ def conjugate_gradient(matvec: Callable[[Tensor], Tensor], b: Tensor, iterations
         iterations: CG steps (each one ``matvec``); n steps solve exactly in exact arithmetic.
 
     Returns:
-        w, shape (B, n). A sample whose residual vanishes (or whose curvature pᵀGp is not
-        positive) keeps its current iterate instead of dividing by zero.
+        w, shape (B, n). A sample whose residual vanishes, or which meets a direction of
+        non-positive curvature pᵀGp (a learned J need not be positive definite), keeps its
+        current iterate from then on (truncated CG) instead of dividing by zero or diverging.
     """
     w = torch.zeros_like(b)
     r = b.clone()
     p = r.clone()
     rs = (r * r).sum(dim=-1, keepdim=True)
+    active = torch.ones_like(rs, dtype=torch.bool)
+    tiny = torch.finfo(b.dtype).tiny
     for _ in range(iterations):
         Gp = matvec(p)
         pGp = (p * Gp).sum(dim=-1, keepdim=True)
-        alpha = torch.where(pGp > 0, rs / pGp.clamp_min(torch.finfo(b.dtype).tiny), torch.zeros_like(rs))
+        active = active & (pGp > 0) & (rs > 0)
+        alpha = torch.where(active, rs / pGp.clamp_min(tiny), torch.zeros_like(rs))
         w = w + alpha * p
         r = r - alpha * Gp
         rs_new = (r * r).sum(dim=-1, keepdim=True)
-        beta = torch.where(rs > 0, rs_new / rs.clamp_min(torch.finfo(b.dtype).tiny), torch.zeros_like(rs))
+        beta = torch.where(active, rs_new / rs.clamp_min(tiny), torch.zeros_like(rs))
         p = r + beta * p
         rs = rs_new
     return w
@@ -87,6 +98,9 @@ class MMPS:
         solver: "auto", "cholesky" (assemble A J Aᵀ with n backward passes) or "cg".
         cg_iterations: CG steps for ``solver="cg"`` (at most n are used).
         max_exact_obs: with "auto", assemble exactly when n ≤ this.
+        sigma_data: σ_d of the data (sets the eigenvalue floor's scale).
+        eig_floor: eigenvalues of A J Aᵀ are held above eig_floor·σ_d²/(σ² + σ_d²)·mean diag(A Aᵀ)
+            (the CG path adds that as a ridge instead); 0 turns the floor off.
         sigma_threshold: guide only while σ ≤ this (default: always).
 
     Attributes:
@@ -99,8 +113,10 @@ class MMPS:
     sigma_y: Tensor
     solver: str = "auto"
     cg_iterations: int = 5
-    max_exact_obs: int = 16
+    max_exact_obs: int = 64
     sigma_threshold: float = math.inf
+    sigma_data: float = 0.5
+    eig_floor: float = 0.1
     num_vjp: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
@@ -123,20 +139,24 @@ class MMPS:
             s2 = sigma.to(D) ** 2  # (B,)
             r = self.y.to(D) - A(D)  # (B, n)
             B, n = r.shape
+            # The Tweedie covariance σ²J must be positive semi-definite, but a learned J need not be
+            # (its eigenvalues in observation space go negative at large σ, where σ²λ can cancel Σ_y
+            # and send a few samples far off the data manifold). Eigenvalues are therefore held
+            # above a floor: ``eig_floor`` times those of Gaussian data of variance σ_d²,
+            # σ_d²/(σ² + σ_d²) · mean diag(A Aᵀ).
+            floor = self.eig_floor * (self.sigma_data**2 / (s2 + self.sigma_data**2)) * A.diag_AAt().to(D).mean()
             if self.uses_cholesky(n):
                 # Columns of A Jᵀ Aᵀ: one backward pass per observation.
                 eye = torch.eye(n, dtype=D.dtype, device=D.device)
                 cols = [A(lin.vjp(A.adjoint(eye[k].expand(B, n)))) for k in range(n)]
                 M = torch.stack(cols, dim=-1)  # (B, n, n)
-                G = torch.diag_embed(var_y.expand(B, n)) + s2[:, None, None] * 0.5 * (M + M.mT)
-                L, info = torch.linalg.cholesky_ex(G)
-                if bool((info == 0).all()):
-                    w = torch.cholesky_solve(r[..., None], L)[..., 0]
-                else:  # a learned J need not be positive semi-definite; fall back to LU
-                    w = torch.linalg.solve(G, r)
+                lam, V = torch.linalg.eigh(0.5 * (M + M.mT))
+                lam = torch.maximum(lam, floor[:, None])
+                G = torch.diag_embed(var_y.expand(B, n)) + s2[:, None, None] * ((V * lam[..., None, :]) @ V.mT)
+                w = torch.cholesky_solve(r[..., None], torch.linalg.cholesky(G))[..., 0]
             else:
                 w = conjugate_gradient(
-                    lambda u: var_y * u + s2[:, None] * A(lin.vjp(A.adjoint(u))),
+                    lambda u: var_y * u + s2[:, None] * (A(lin.vjp(A.adjoint(u))) + floor[:, None] * u),
                     r,
                     min(self.cg_iterations, n),
                 )
