@@ -6,7 +6,8 @@ known voltage and flow with 1 %), with noise drawn from a recorded seed. A poste
 for each, and per row we report, in normalized units (every row has the data std σ_d):
 
 * nRMSE — RMSE of the posterior median against the truth, divided by σ_d;
-* coverage of the central 50 % and 90 % intervals (calibrated: 0.5 and 0.9);
+* coverage of the central 50 % and 90 % intervals (calibrated: 0.5 and 0.9), from the truth's rank
+  among the samples, so the ensemble size does not bias it (:func:`interval_coverage`);
 * CRPS — E|X − y| − ½E|X − X'| of the ensemble, divided by σ_d;
 * spread-skill — ensemble std over the RMSE of the ensemble mean (× √((M+1)/M); 1 is calibrated);
 
@@ -60,9 +61,21 @@ def parse_sweep(items: list[str]) -> dict[str, list[Any]]:
 
 
 def interval_coverage(samples: np.ndarray, truth: np.ndarray, level: float) -> np.ndarray:
-    """Whether ``truth`` lies in the central ``level`` interval of ``samples`` (M, ...) → bool (...)."""
-    lo, hi = np.quantile(samples, [0.5 - level / 2, 0.5 + level / 2], axis=0)
-    return (truth >= lo) & (truth <= hi)
+    """Probability that ``truth`` lies in the central ``level`` interval of the ensemble's distribution.
+
+    ``samples`` (M, ...), ``truth`` (...) → float (...) in [0, 1]. The truth's rank among M
+    exchangeable draws is uniform on {0, …, M} when the ensemble is calibrated, so its randomized
+    PIT u = (rank + V)/(M + 1), V ~ U(0, 1), is exactly U(0, 1); the result is P(|u − ½| ≤ level/2)
+    given the rank (ties spread the rank uniformly). Its mean is ``level`` for a calibrated
+    ensemble of any size, whereas the interval between the empirical quantiles of M draws holds
+    the truth less often (about level·(M − 1)/(M + 1): 0.85 instead of 0.9 for M = 32).
+    """
+    m = samples.shape[0]
+    below = (samples < truth[None]).sum(axis=0)
+    ties = (samples == truth[None]).sum(axis=0)
+    lo_u, hi_u = below / (m + 1), (below + ties + 1) / (m + 1)
+    lo, hi = 0.5 - level / 2, 0.5 + level / 2
+    return np.clip(np.minimum(hi_u, hi) - np.maximum(lo_u, lo), 0.0, None) / (hi_u - lo_u)
 
 
 def crps_ensemble(samples: np.ndarray, truth: np.ndarray) -> np.ndarray:
