@@ -142,7 +142,7 @@ class EvaluationResult:
     output_json: Path
     figure: Path
     settings: list[dict[str, Any]]
-    table: list[list[Any]]  # per setting: name, nfe, mean coverage50/90, crps, nrmse; pooled spread-skill
+    table: list[list[Any]]  # per setting: name, nfe, coverage50/90 ± se, crps, nrmse; pooled spread-skill
     energy_distance: float | None
 
 
@@ -157,6 +157,11 @@ def _row_metrics(post: np.ndarray, truth: np.ndarray, sigma_d: float) -> dict[st
     ps = np.moveaxis(post, 1, 0)  # (M, K, C, W)
     cov = {lvl: interval_coverage(ps, truth, lvl).mean(axis=(0, 2)) for lvl in LEVELS}
     crps = crps_ensemble(ps, truth).mean(axis=(0, 2))
+    # The truths' profiles are strongly correlated along z and across rows, so the uncertainty of a
+    # pooled coverage comes from the spread over the K truths, not from the number of points.
+    K = truth.shape[0]
+    per_truth = {lvl: interval_coverage(ps, truth, lvl).mean(axis=(1, 2)) for lvl in (0.5, 0.9)}
+    se = {lvl: float(v.std(ddof=1) / math.sqrt(K)) if K > 1 else math.nan for lvl, v in per_truth.items()}
     return {
         "nrmse": (rmse / sigma_d).tolist(),
         "coverage50": interval_coverage(ps, truth, 0.5).mean(axis=(0, 2)).tolist(),
@@ -166,7 +171,14 @@ def _row_metrics(post: np.ndarray, truth: np.ndarray, sigma_d: float) -> dict[st
         # pooled over rows: the rows' mean spread² over their mean squared error of the ensemble mean
         "spread_skill_pooled": float(math.sqrt((M + 1) / M * (spread**2).mean() / max((rmse_mean**2).mean(), 1e-24))),
         "calibration": {f"{lvl:.1f}": cov[lvl].tolist() for lvl in LEVELS},
+        # standard errors over the truths of the coverage pooled over rows (NaN for one truth)
+        "coverage50_pooled_se": se[0.5],
+        "coverage90_pooled_se": se[0.9],
     }
+
+
+def _with_se(value: float, se: float) -> str:
+    return f"{value:.3f}" if math.isnan(se) else f"{value:.3f} ± {se:.3f}"
 
 
 def run(project: Project, *, model: Path | None = None, sweep: dict[str, list[Any]] | None = None,
@@ -254,7 +266,8 @@ def run(project: Project, *, model: Path | None = None, sweep: dict[str, list[An
     table = []
     for r in results:
         name = ", ".join(f"{k}={v}" for k, v in r["settings"].items() if k in sweep) or "default"
-        table.append([name, r["nfe_per_sample"], float(np.mean(r["coverage50"])), float(np.mean(r["coverage90"])),
-                      float(np.mean(r["crps"])), float(np.mean(r["nrmse"])), r["spread_skill_pooled"]])
+        table.append([name, r["nfe_per_sample"], _with_se(np.mean(r["coverage50"]), r["coverage50_pooled_se"]),
+                      _with_se(np.mean(r["coverage90"]), r["coverage90_pooled_se"]), float(np.mean(r["crps"])),
+                      float(np.mean(r["nrmse"])), r["spread_skill_pooled"]])
     return EvaluationResult(output_json=output_json, figure=figure, settings=[r["settings"] for r in results],
                             table=table, energy_distance=energy)

@@ -172,6 +172,8 @@ def test_evaluate_writes_json_and_figure(tiny_trained, capsys, tmp_path):
     for key in ("coverage50", "coverage90", "crps", "nrmse", "spread_skill"):
         assert len(r[key]) == len(r["rows"]) and all(np.isfinite(r[key]))
     assert all(0 <= c <= 1 for c in r["coverage90"])
+    if len(doc["truth_record_ids"]) > 1:
+        assert 0 <= r["coverage50_pooled_se"] < 0.5 and 0 <= r["coverage90_pooled_se"] < 0.5
     assert doc["energy_distance_unconditional"] is not None
     assert non_blank(tmp_path / "calibration.png")
     code, _, err = run(["evaluate", tiny_trained, "--sweep", "stepz=3"], capsys)
