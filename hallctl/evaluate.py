@@ -258,11 +258,12 @@ def run(project: Project, *, model: Path | None = None, sweep: dict[str, list[An
     with atomic_write(output_json) as tmp:
         tmp.write_text(json.dumps(doc, indent=1))
     first = results[0]
-    fields = [r for r, k in zip(norm["rows"], norm["kind"], strict=True) if k == "field"]
-    coverage = {r: np.array([first["calibration"][f"{lvl:.1f}"][norm["rows"].index(r)] for lvl in LEVELS])
-                for r in fields[:12]}
-    figure = save(figure_calibration(LEVELS, coverage), out_dir / f"calibration.{project.plot.format}",
-                  dpi=project.plot.dpi)
+    calibration = np.array([first["calibration"][f"{lvl:.1f}"] for lvl in LEVELS])  # (levels, rows)
+    groups: dict[str, dict[str, np.ndarray]] = {"profiles": {}, "scalars": {}}
+    for i, (row, kind) in enumerate(zip(norm["rows"], norm["kind"], strict=True)):
+        groups["profiles" if kind == "field" else "scalars"][row] = calibration[:, i]
+    figure = save(figure_calibration(LEVELS, {k: v for k, v in groups.items() if v}),
+                  out_dir / f"calibration.{project.plot.format}", dpi=project.plot.dpi)
     table = []
     for r in results:
         name = ", ".join(f"{k}={v}" for k, v in r["settings"].items() if k in sweep) or "default"

@@ -199,17 +199,24 @@ def figure_simulation(sim: SimulationFile, fields: list[str]) -> Figure:
     return fig
 
 
-def figure_calibration(levels: np.ndarray, coverage: dict[str, np.ndarray]) -> Figure:
-    """Expected vs observed coverage of central intervals, one line per row."""
-    fig, (ax,) = new_figure(1, width=4.0, panel_height=4.0)
-    ax.plot([0, 1], [0, 1], color="0.5", ls=":", lw=1.0)
-    for name, cov in coverage.items():
-        ax.plot(levels, cov, marker="o", ms=2.5, lw=1.0, label=name)
-    ax.set_xlabel("expected coverage")
-    ax.set_ylabel("observed coverage")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=6, ncol=2)
+def figure_calibration(levels: np.ndarray, groups: dict[str, dict[str, np.ndarray]]) -> Figure:
+    """Expected vs observed coverage of central intervals: one panel per group of rows (e.g.
+    profiles, scalars), a thin line per row and a thick one for the group's mean."""
+    fig, axes = new_figure(len(groups), width=4.0 * len(groups), panel_height=4.0)
+    colors = matplotlib.colormaps["tab20"].colors
+    for ax, (title, coverage) in zip(axes, groups.items(), strict=True):
+        ax.plot([0, 1], [0, 1], color="0.5", ls=":", lw=1.0)
+        for k, (name, cov) in enumerate(coverage.items()):
+            ax.plot(levels, cov, marker="o", ms=2.0, lw=0.8, color=colors[k % len(colors)],
+                    ls="-" if k < len(colors) else "--", label=name)
+        if coverage:
+            ax.plot(levels, np.mean(list(coverage.values()), axis=0), color="k", lw=2.0, label="mean")
+        ax.set_title(title)
+        ax.set_xlabel("expected coverage")
+        ax.set_ylabel("observed coverage")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.legend(fontsize=6, ncol=2, loc="upper left")
     return fig
 
 
