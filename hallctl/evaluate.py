@@ -160,12 +160,13 @@ def _row_metrics(post: np.ndarray, truth: np.ndarray, sigma_d: float) -> dict[st
     # The truths' profiles are strongly correlated along z and across rows, so the uncertainty of a
     # pooled coverage comes from the spread over the K truths, not from the number of points.
     K = truth.shape[0]
-    per_truth = {lvl: interval_coverage(ps, truth, lvl).mean(axis=(1, 2)) for lvl in (0.5, 0.9)}
-    se = {lvl: float(v.std(ddof=1) / math.sqrt(K)) if K > 1 else math.nan for lvl, v in per_truth.items()}
+    inside = {lvl: interval_coverage(ps, truth, lvl) for lvl in (0.5, 0.9)}  # (K, C, W) each
+    se = {lvl: float(v.mean(axis=(1, 2)).std(ddof=1) / math.sqrt(K)) if K > 1 else math.nan
+          for lvl, v in inside.items()}
     return {
         "nrmse": (rmse / sigma_d).tolist(),
-        "coverage50": interval_coverage(ps, truth, 0.5).mean(axis=(0, 2)).tolist(),
-        "coverage90": interval_coverage(ps, truth, 0.9).mean(axis=(0, 2)).tolist(),
+        "coverage50": inside[0.5].mean(axis=(0, 2)).tolist(),
+        "coverage90": inside[0.9].mean(axis=(0, 2)).tolist(),
         "crps": (crps / sigma_d).tolist(),
         "spread_skill": (spread * math.sqrt((M + 1) / M) / np.maximum(rmse_mean, 1e-12)).tolist(),
         # pooled over rows: the rows' mean spread² over their mean squared error of the ensemble mean
