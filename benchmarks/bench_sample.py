@@ -6,10 +6,13 @@
 With --model, the observations follow the evaluation template applied to a held-out record,
 and chi2/obs (the fit of the posterior mean) measures quality. Without --model a freshly
 initialized network of the chosen configuration is used (speed does not depend on training;
-the fit numbers then mean nothing). Each line: sampler, steps, guidance,
-network evaluations (NFE) and backward passes per sample, samples/s, and, with observations, the
-chi-square per observation of the posterior mean. The baseline is the research code's setting:
-midpoint steps with DPS-like guidance, 2048 steps (4096 evaluations, each with a backward pass).
+the fit numbers then mean nothing; an untrained network has no data covariance, so the "data"
+and "auto" MMPS lines then use the network's Jacobian only). Each line: sampler, steps, guidance
+(MMPS with its Jacobian source: auto, network, data), network evaluations (NFE) and backward
+passes per sample, samples/s, its ratio to the research-code baseline measured in the same run,
+and, with observations, the chi-square per observation of the posterior mean. The baseline is the
+research code's setting: midpoint steps with DPS-like guidance, 2048 steps (4096 evaluations,
+each with a backward pass); it runs first.
 """
 
 from __future__ import annotations
@@ -85,25 +88,28 @@ def main() -> None:
     C, W = len(meta["rows"]), len(meta["grid_m"])
     print(f"# hallctl sample benchmark: {what}, {args.samples} samples of {C} x {W}, device {args.device} "
           f"({platform.processor() or platform.machine()}, torch {torch.__version__})")
-    cases = [("heun", 32, "none"), ("dpmpp_2m", 32, "none"), ("heun", 32, "mmps"), ("heun", 64, "mmps"),
-             ("dpmpp_2m", 64, "mmps"), ("heun", 32, "dps"), ("midpoint", args.baseline_steps, "dps")]
+    cov = getattr(net, "data_covariance", None)
+    cov = None if cov is None else (cov.basis.to(args.device), cov.eigenvalues.to(args.device), cov.floor)
+    cases = [("midpoint", args.baseline_steps, "dps", ""), ("heun", 32, "none", ""), ("dpmpp_2m", 32, "none", ""),
+             ("heun", 32, "mmps", "auto"), ("heun", 32, "mmps", "network"), ("heun", 32, "mmps", "data"),
+             ("heun", 64, "mmps", "auto"), ("heun", 32, "dps", "")]
     base_rate = None
-    for sampler, steps, guidance in cases:
+    for sampler, steps, guidance, jacobian in cases:
         start = time.perf_counter()
         res = sample(net, num_samples=args.samples, channels=C, length=W, steps=steps, sampler=sampler,
                      observations=obs if guidance != "none" else None, guidance=guidance, seed=0,
-                     batch_size=args.samples, device=args.device)
+                     batch_size=args.samples, device=args.device, data_covariance=cov,
+                     mmps_jacobian=jacobian if cov is not None and jacobian else "network",
+                     project_scalar_rows=[i for i, k in enumerate(meta["kind"]) if k == "scalar"])
         wall = time.perf_counter() - start
         rate = args.samples / wall
+        base_rate = base_rate or rate
         chi = f"{fit_report(res.x, obs).chi2_per_obs:8.3g}" if guidance != "none" else "       -"
-        label = "baseline (research code)" if steps == args.baseline_steps else ""
-        if label:
-            base_rate = rate
+        label = " baseline (research code)" if steps == args.baseline_steps else ""
         vjp = res.settings.get("vjp_per_sample", 0)
-        print(f"{sampler:>9} {steps:5d} steps {guidance:>5}: NFE {res.nfe_per_sample:5d} + {vjp:5d} backward, "
-              f"{rate:9.3f} samples/s, chi2/obs {chi} {label}")
-    if base_rate:
-        print(f"conditional MMPS heun-32 needs ~63 NFE vs ~{2 * args.baseline_steps} for the baseline")
+        name = f"{guidance}-{jacobian}" if jacobian else guidance
+        print(f"{sampler:>9} {steps:5d} steps {name:>12}: NFE {res.nfe_per_sample:5d} + {vjp:5d} backward, "
+              f"{rate:9.3f} samples/s ({rate / base_rate:6.1f}x baseline), chi2/obs {chi}{label}")
 
 
 if __name__ == "__main__":

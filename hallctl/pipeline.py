@@ -56,7 +56,7 @@ class PipelineSummary:
     stages: list[tuple[str, str, float]] = field(default_factory=list)  # (stage, ran|skipped, seconds)
     figures: list[Path] = field(default_factory=list)
     evaluation: Path | None = None
-    table: list[list[Any]] = field(default_factory=list)
+    evaluation_result: Any = None  # hallctl.evaluate.EvaluationResult when the stage ran
 
 
 def _example_posterior(project: Project, report: Reporter) -> list[Path]:
@@ -80,10 +80,8 @@ def _example_posterior(project: Project, report: Reporter) -> list[Path]:
     norm = meta["dataset"]["normalization"]
     truth = denormalize(ds.tensor[0].astype(np.float64), norm)
     entries = synthetic_observations(truth, norm, project, np.random.default_rng(e.seed))
-    d = posterior.draw(precond, norm, observations=build_observations(entries, norm),
-                       num_samples=e.num_samples, batch_size=cfg.batch_size, steps=cfg.steps, sampler=cfg.sampler,
-                       guidance=cfg.guidance, sigma_min=cfg.sigma_min, sigma_max=cfg.sigma_max, rho=cfg.rho,
-                       churn=cfg.churn, seed=cfg.seed, device=device, mmps_eig_floor=cfg.mmps_eig_floor, report=report)
+    d = posterior.draw(precond, norm, observations=build_observations(entries, norm), num_samples=e.num_samples,
+                       seed=cfg.seed, device=device, report=report, **posterior.sampler_kwargs(cfg))
     s = SampleSet(samples=d.phys.astype(np.float32), rows=list(norm["rows"]), kinds=list(norm["kind"]),
                   units=list(norm["units"]), grid_m=np.asarray(norm["grid_m"]), normalization=norm,
                   observations=entries, settings={**d.settings, "model": str(path)}, seed=cfg.seed)
@@ -131,7 +129,7 @@ def run(project: Project, *, force: bool = False, report: Reporter | None = None
 
     shards = sorted(campaign.raw_dir(project).glob("shard-*.h5"))
     normalized = project.data_dir / "normalized.h5"
-    norm_key = _digest(d["normalize"], d["simulation"]["average_start_fraction"], _files_key(shards))
+    norm_key = _digest(d["normalize"], d["split"], d["simulation"]["average_start_fraction"], _files_key(shards))
     stage("normalize", norm_key, data_state, [normalized], lambda: normalize.run(project, report=report))
     split_files = [project.data_dir / f"{s}.h5" for s in split.SPLITS]
     split_key = _digest(d["split"], norm_key)
@@ -152,8 +150,7 @@ def run(project: Project, *, force: bool = False, report: Reporter | None = None
     result = stage("evaluate", eval_key, run_state, [eval_dir / "evaluation.json"],
                    lambda: evaluate.run(project, report=report))
     summary.evaluation = eval_dir / "evaluation.json"
-    if result is not None:
-        summary.table = result.table
+    summary.evaluation_result = result
     fmt, dpi = project.plot.format, project.plot.dpi
     figures = [project.data_dir / f"normalized-overview.{fmt}", project.run_dir / f"training.{fmt}",
                project.run_dir / "samples" / f"example-profiles.{fmt}", eval_dir / f"calibration.{fmt}"]

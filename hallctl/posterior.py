@@ -21,7 +21,7 @@ from hallctl.errors import ModelError, ObservationError
 from hallctl.project import Project
 from hallctl.report import Reporter, resolve
 
-__all__ = ["PosteriorSummary", "draw", "model_path", "parse_fixed", "run", "write_summaries"]
+__all__ = ["PosteriorSummary", "draw", "model_path", "parse_fixed", "run", "sampler_kwargs", "write_summaries"]
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
@@ -72,8 +72,12 @@ class Draw:
 def draw(precond: Any, norm: dict[str, Any], *, observations: Any = None, fixed: dict[int, float] | None = None,
          num_samples: int, batch_size: int, steps: int, sampler: str, guidance: str, sigma_min: float,
          sigma_max: float, rho: float, churn: float, seed: int, device: str, first_index: int = 0,
-         mmps_eig_floor: float = 0.1, report: Reporter | None = None) -> Draw:
-    """Sample the model (prior, or posterior given ``observations``) and denormalize."""
+         mmps_jacobian: str = "auto", mmps_network_sigma: float = 1.0, report: Reporter | None = None) -> Draw:
+    """Sample the model (prior, or posterior given ``observations``) and denormalize.
+
+    The model's training-data covariance (``precond.data_covariance``, in every model file hallctl
+    trains) serves MMPS where the network's own Jacobian is unreliable.
+    """
     from hallctl.sample import sample
 
     C, W = len(norm["rows"]), len(norm["grid_m"])
@@ -85,14 +89,24 @@ def draw(precond: Any, norm: dict[str, Any], *, observations: Any = None, fixed:
     result = sample(precond, num_samples=num_samples, channels=C, length=W, steps=steps, sampler=sampler,
                     sigma_min=sigma_min, sigma_max=sigma_max, rho=rho, churn=churn, observations=observations,
                     guidance=guidance, fixed=fixed or None, project_scalar_rows=scalar_rows or None, seed=seed,
-                    first_index=first_index, batch_size=batch_size, device=device, mmps_eig_floor=mmps_eig_floor,
-                    sigma_data=float(getattr(precond, "sigma_data", 0.5)), report=report)
+                    first_index=first_index, batch_size=batch_size, device=device,
+                    sigma_data=float(getattr(precond, "sigma_data", 0.5)), data_covariance=_covariance(precond),
+                    mmps_jacobian=mmps_jacobian, mmps_network_sigma=mmps_network_sigma, report=report)
     x = result.x.detach().cpu().numpy().astype(np.float64)
-    settings = {"sampler": sampler, "steps": steps, "guidance": guidance, "sigma_min": sigma_min,
-                "sigma_max": sigma_max, "rho": rho, "churn": churn, "seed": seed, "mmps_eig_floor": mmps_eig_floor,
-                "nfe_per_sample": result.nfe_per_sample,
-                "batch_size": batch_size, "num_samples": num_samples}
+    settings = {**result.settings, "sampler": sampler}
     return Draw(x=x, phys=denormalize(x, norm), nfe=result.nfe_per_sample, settings=settings)
+
+
+def sampler_kwargs(cfg: Any) -> dict[str, Any]:
+    """The keyword arguments of :func:`draw` that come from the [sample] section."""
+    return {"batch_size": cfg.batch_size, "steps": cfg.steps, "sampler": cfg.sampler, "guidance": cfg.guidance,
+            "sigma_min": cfg.sigma_min, "sigma_max": cfg.sigma_max, "rho": cfg.rho, "churn": cfg.churn,
+            "mmps_jacobian": cfg.mmps_jacobian, "mmps_network_sigma": cfg.mmps_network_sigma}
+
+
+def _covariance(precond: Any) -> tuple[Any, Any] | None:
+    cov = getattr(precond, "data_covariance", None)
+    return None if cov is None else cov.factors()
 
 
 def _summary_rows(s: SampleSet) -> tuple[list[list[Any]], list[list[Any]]]:
@@ -158,10 +172,8 @@ def run(project: Project, *, model: Path | None = None, condition: Path | None =
     condition = condition or (project.path(cfg.condition) if cfg.condition else None)
     obs = read_observations(condition, norm) if condition else None
     fixed = parse_fixed(fixed_items or [], norm)
-    d = draw(precond, norm, observations=obs, fixed=fixed, num_samples=cfg.num_samples, batch_size=cfg.batch_size,
-             steps=cfg.steps, sampler=cfg.sampler, guidance=cfg.guidance, sigma_min=cfg.sigma_min,
-             sigma_max=cfg.sigma_max, rho=cfg.rho, churn=cfg.churn, seed=cfg.seed, device=str(device),
-             mmps_eig_floor=cfg.mmps_eig_floor, report=report)
+    d = draw(precond, norm, observations=obs, fixed=fixed, num_samples=cfg.num_samples, seed=cfg.seed,
+             device=str(device), report=report, **sampler_kwargs(cfg))
     tag = cfg.tag or (Path(condition).stem if condition else "unconditional")
     out_dir = output_dir or path.parent / "samples"
     observations = [{"field": o.field, "z": "" if o.z_m is None else o.z_m, "value": o.value, "std": o.std}

@@ -229,6 +229,13 @@ def _merge_priors(base: dict[str, Prior], table: Any, where: str) -> dict[str, A
     return merged
 
 
+REMOVED_KEYS = {
+    "sample.mmps_eig_floor": "MMPS makes its covariance valid by itself (whitened, projected, float64, with the "
+                             "training data's covariance where the network's is unreliable)",
+}
+"""Keys of earlier versions, with why they went (a clearer message than "unknown key")."""
+
+
 def _build_section(name: str, table: Any, base: Any) -> Any:
     cls = SECTIONS[name]
     if not isinstance(table, dict):
@@ -238,6 +245,8 @@ def _build_section(name: str, table: Any, base: Any) -> Any:
     values: dict[str, Any] = {}
     for key, value in table.items():
         full = f"{name}.{key}"
+        if full in REMOVED_KEYS:
+            raise ProjectError(f"'{full}' was removed: {REMOVED_KEYS[full]}; delete that line")
         if key not in fields:
             raise ProjectError(f"unknown key '{full}'{_suggest(key, fields)}")
         if name == "generate" and key == "params":
@@ -276,6 +285,10 @@ def _check_section(name: str, s: Any) -> None:
     if name == "evaluate" and (len(s.observe_z_channel_lengths) != 2
                                or s.observe_z_channel_lengths[0] >= s.observe_z_channel_lengths[1]):
         raise ProjectError("evaluate.observe_z_channel_lengths must be [start, end] with start < end")
+    if name == "evaluate" and (len(s.known_rel_noise) not in (1, len(s.known_scalars))
+                               or any(not v > 0 for v in s.known_rel_noise)):
+        raise ProjectError(f"evaluate.known_rel_noise needs one positive value, or one per known scalar "
+                           f"({len(s.known_scalars)}), got {s.known_rel_noise}")
 
 
 def parse_override(text: str) -> tuple[str, str, Any]:

@@ -220,6 +220,8 @@ class ModelSection:
     label_dim: int = opt(0, "length of a conditioning label vector (0 = unconditional)", min=0)
     label_dropout: float = opt(0.0, "per-example label dropout (classifier-free guidance)", min=0.0, max=1.0)
     sigma_data: float = opt(0.5, "data std the preconditioning assumes", min=0.0, exclusive_min=True)
+    scalar_row_means: bool = opt(True, "scalar rows enter the network as their means, preconditioned at their "
+                                 "effective noise sigma/sqrt(W)")
     P_mean: float = opt(-1.2, "mean of ln(sigma) during training")
     P_std: float = opt(1.2, "std of ln(sigma) during training", min=0.0, exclusive_min=True)
     uncertainty_weighting: bool = opt(True, "EDM2 learned per-noise-level loss weighting")
@@ -266,8 +268,11 @@ class SampleSection:
     sigma_max: float = opt(80.0, "largest noise level", min=0.0, exclusive_min=True)
     rho: float = opt(7.0, "schedule exponent", min=0.0, exclusive_min=True)
     churn: float = opt(0.0, "stochastic churn S_churn (0 = deterministic)", min=0.0)
-    mmps_eig_floor: float = opt(0.1, "MMPS: floor of the Tweedie covariance eigenvalues, relative to white data "
-                                "(raise toward 1 for a briefly trained model)", min=0.0)
+    mmps_jacobian: str = opt("auto", "MMPS covariance: auto (the training data's Gaussian covariance at large sigma "
+                             "and where the network's is inconsistent), network, or data (no backward passes)",
+                             choices=["auto", "network", "data"])
+    mmps_network_sigma: float = opt(1.0, "MMPS auto: the largest sigma at which the network's Jacobian is used",
+                                    min=0.0)
     seed: int = opt(0, "sampling seed", min=0)
     device: str = opt("auto", "device: auto, cpu, cuda or mps")
     tag: str = opt("", "output name samples/<tag>.h5 (default: from the observation file)")
@@ -277,7 +282,8 @@ class SampleSection:
 class EvaluateSection:
     """Held-out evaluation: truths, synthetic observations, metrics."""
 
-    dataset: str = opt("val_small", "split whose simulations are the truths")
+    dataset: str = opt("val_large", "split whose simulations are the truths (never the one training validated on)",
+                       choices=["val_small", "val_large"])
     num_truths: int = opt(16, "held-out simulations evaluated", min=1)
     num_samples: int = opt(32, "posterior samples per truth", min=2)
     observe_field: str = opt("ui_1", "observed profile")
@@ -285,9 +291,12 @@ class EvaluateSection:
     observe_z_channel_lengths: list[float] = opt([0.6, 3.0], "observed range, in channel lengths")
     observe_rel_noise: float = opt(0.05, "relative noise of the profile observations", min=0.0,
                                    exclusive_min=True)
+    observe_noise_floor: float = opt(0.1, "linear rows: the relative noise applies to at least this fraction of "
+                                     "the row's typical magnitude (from the normalization table)", min=0.0)
     known_scalars: list[str] = opt(["discharge_voltage_v", "anode_mass_flow_rate_kg_s"],
                                    "scalar rows observed (known operating parameters)")
-    known_rel_noise: float = opt(0.01, "relative noise of the known scalars", min=0.0, exclusive_min=True)
+    known_rel_noise: list[float] = opt([0.004, 0.002], "relative noise of each known scalar (one value for all); "
+                                       "default: 1 V at 270 V and 0.01 mg/s at 5.16 mg/s")
     seed: int = opt(0, "seed of the observation noise", min=0)
 
 

@@ -21,11 +21,13 @@ from hallctl.report import Reporter
 __all__ = ["dataset_metadata", "model_config", "run", "settings"]
 
 
-def model_config(project: Project) -> Any:
-    """The [model] section as a ModelConfig."""
+def model_config(project: Project, kinds: list[str] | None = None) -> Any:
+    """The [model] section as a ModelConfig; ``kinds`` (the dataset's row kinds) marks the scalar rows
+    as constant rows."""
     from hallctl.model.config import ModelConfig
 
-    return ModelConfig.from_dict(dataclasses.asdict(project.model))
+    constant = [i for i, k in enumerate(kinds or []) if k == "scalar"]
+    return ModelConfig.from_dict({**dataclasses.asdict(project.model), "constant_rows": constant})
 
 
 def settings(project: Project) -> Any:
@@ -42,20 +44,24 @@ def settings(project: Project) -> Any:
     )
 
 
-def dataset_metadata(project: Project, path: Path, ds: Any) -> dict[str, Any]:
+VALIDATION_SPLIT = "val_small"
+"""The split training validates on (and a user selects EMA lengths by); evaluation uses another."""
+
+
+def dataset_metadata(project: Project, path: Path, ds: Any, validation: str | None) -> dict[str, Any]:
     """What a model file carries about its training data."""
     return {"normalization": ds.normalization(), "file": str(path), "num_records": len(ds),
             "split": ds.split, "campaign_id": ds.attrs.get("campaign_id"),
-            "filter_report": ds.filter_report, "data_dir": str(project.data_dir)}
+            "filter_report": ds.filter_report, "data_dir": str(project.data_dir), "validation_split": validation}
 
 
 def _validation(project: Project, rows: list[str]) -> torch.Tensor | None:
-    for name in ("val_small", "val_large"):
-        path = project.data_dir / f"{name}.h5"
-        if path.is_file():
-            ds = read_dataset(path)
-            if len(ds) and ds.rows == rows:
-                return torch.from_numpy(np.ascontiguousarray(ds.tensor, dtype=np.float32))
+    """The val_small records (None when there are none: then a fixed subset of the training set)."""
+    path = project.data_dir / f"{VALIDATION_SPLIT}.h5"
+    if path.is_file():
+        ds = read_dataset(path)
+        if len(ds) and ds.rows == rows:
+            return torch.from_numpy(np.ascontiguousarray(ds.tensor, dtype=np.float32))
     return None
 
 
@@ -75,8 +81,10 @@ def run(project: Project, *, restart: bool = False, posthoc_stds: list[float] | 
     if len(ds) == 0:
         raise DataError(f"{path} holds no records; generate more simulations or lower the validation fractions")
     data = torch.from_numpy(np.ascontiguousarray(ds.tensor, dtype=np.float32))
-    summary = train(data, _validation(project, ds.rows), model_config=model_config(project),
+    val = _validation(project, ds.rows)
+    summary = train(data, val, model_config=model_config(project, list(ds.normalization()["kind"])),
                     settings=settings(project), run_dir=project.run_dir,
-                    dataset_meta=dataset_metadata(project, path, ds), restart=restart, report=report)
+                    dataset_meta=dataset_metadata(project, path, ds, VALIDATION_SPLIT if val is not None else None),
+                    restart=restart, report=report)
     extra = posthoc_ema(project.run_dir, posthoc_stds) if posthoc_stds else []
     return summary, extra

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from hallctl.errors import ProjectError
-from hallctl.evaluate import crps_ensemble, energy_distance, interval_coverage, parse_sweep
+from hallctl.evaluate import crps_ensemble, energy_distance, importance_weights, interval_coverage, parse_sweep
+from hallctl.scores import effective_sample_size, weighted_quantile
 
 
 @pytest.mark.parametrize("m", [8, 32])
@@ -82,3 +83,36 @@ def test_parse_sweep() -> None:
         parse_sweep(["step=32"])
     with pytest.raises(ProjectError, match="must be int"):
         parse_sweep(["steps=many"])
+
+
+def test_weighted_scores_reduce_to_the_ensemble_ones_and_to_a_point_forecast() -> None:
+    rng = np.random.default_rng(6)
+    x, y = rng.normal(size=(40, 500)), rng.normal(size=500)
+    ones = np.ones(40)
+    np.testing.assert_allclose(interval_coverage(x, y, 0.9, ones), interval_coverage(x, y, 0.9))
+    np.testing.assert_allclose(weighted_quantile(x, 0.5, ones), np.median(x, axis=0), atol=0.15)
+    # equal weights: the CRPS of the empirical distribution (the fair form divides pairs by M(M − 1))
+    plain = np.abs(x - y).mean(0) - 0.5 * np.abs(x[:, None] - x[None]).mean((0, 1))
+    np.testing.assert_allclose(crps_ensemble(x, y, ones), plain)
+    point = np.zeros(40)
+    point[7] = 1.0
+    np.testing.assert_allclose(crps_ensemble(x, y, point), np.abs(x[7] - y))
+    assert effective_sample_size(point) == 1.0 and effective_sample_size(ones) == 40.0
+    w = rng.uniform(size=40)
+    lo, hi = weighted_quantile(x, 0.05, w), weighted_quantile(x, 0.95, w)
+    assert np.all(lo <= hi)
+
+
+def test_importance_weights_follow_the_likelihood() -> None:
+    from hallctl.sample import build_observations
+
+    W = 8
+    meta = {"rows": ["ne", "ui_1", "phi", "discharge_voltage_v"], "kind": ["field"] * 3 + ["scalar"],
+            "log": [True, False, False, False], "mean": [40.0, 8000.0, 150.0, 300.0],
+            "std": [2.0, 10000.0, 200.0, 100.0], "grid_m": list(np.linspace(0.0, 0.07, W))}
+    records = np.zeros((3, len(meta["rows"]), W))
+    records[:, 3] = np.array([-1.0, 0.0, 2.0])[:, None]  # voltage rows 200, 300, 500 V
+    obs = build_observations([{"field": "discharge_voltage_v", "z": "", "value": 310.0, "std": 10.0}], meta)
+    w = importance_weights(records, obs)
+    expected = np.exp(-0.5 * ((np.array([200.0, 300.0, 500.0]) - 310.0) / 10.0) ** 2)
+    np.testing.assert_allclose(w, expected / expected.sum())

@@ -59,3 +59,39 @@ def test_run_writes_round_tripping_files(tiny_trained, tmp_path):
     lines = summary.summary_csv.read_text().splitlines()
     fields = sum(k == "field" for k in s.kinds)
     assert len(lines) == 1 + fields * len(s.grid_m)
+
+
+def _tight(obs_entries, norm):
+    """The template's observations with the voltage at 0.1 % and the flow at 0.05 %: far tighter than the
+    prior, which a barely trained network's Jacobian cannot carry alone."""
+    entries = [dict(e) for e in obs_entries]
+    for e in entries:
+        if e["z"] == "":
+            e.pop("std", None)
+            e["rel_std"] = 1e-3 if e["field"] == "discharge_voltage_v" else 5e-4
+    return build_observations(entries, norm)
+
+
+def test_learned_jacobian_never_throws_samples_off_the_data(tiny_trained):
+    project, net, norm, _ = _setup(tiny_trained)
+    truth = read_dataset(project.data_dir / "val_large.h5").tensor[0].astype(float)
+    entries = synthetic_observations(denormalize(truth, norm), norm, project, np.random.default_rng(1))
+    obs = _tight(entries, norm)
+    assert net.data_covariance is not None  # every model hallctl trains carries it
+    for jacobian in ("network", "auto", "data"):
+        d = _draw(net, norm, observations=obs, mmps_jacobian=jacobian)
+        assert np.isfinite(d.x).all() and np.abs(d.x).max() < 10, jacobian
+        assert d.settings["mmps_jacobian"] == jacobian
+    # with the data covariance the known values are honored even by this barely trained model
+    fit = fit_report(_draw(net, norm, observations=obs, steps=16).x, obs)
+    known = [k for k, o in enumerate(obs.table) if o.scalar]
+    assert np.abs(fit.residual_over_std[known]).max() < 3
+
+
+def test_fixed_values_condition_the_other_rows(tiny_trained):
+    """--fix conditions the profiles: a higher known voltage raises the potential everywhere upstream."""
+    _, net, norm, _ = _setup(tiny_trained)
+    phi = norm["rows"].index("phi")
+    low, high = (_draw(net, norm, fixed=posterior.parse_fixed([f"discharge_voltage_v={v}"], norm)).phys[:, phi]
+                 for v in (220.0, 380.0))
+    assert high.max(axis=1).mean() > low.max(axis=1).mean() + 50.0

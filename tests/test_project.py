@@ -64,6 +64,9 @@ def test_relative_paths_resolve_against_project_folder(tmp_path):
         ("[generate.params.anom_slop]\ndist = 'uniform'\nlow = 0\nhigh = 1\n", "did you mean 'anom_slope'"),
         ("[generate.params.anom_slope]\ndist = 'gamma'\n", "is not one of"),
         ("[train\n", "not valid TOML"),
+        ("[sample]\nmmps_eig_floor = 1.0\n", "was removed: MMPS makes its covariance valid by itself"),
+        ("[evaluate]\nknown_rel_noise = [0.1, 0.2, 0.3]\n", "one per known scalar"),
+        ("[evaluate]\ndataset = 'train'\n", "choose one of: val_small, val_large"),
     ],
 )
 def test_invalid_files_name_the_problem(tmp_path, text, expected):

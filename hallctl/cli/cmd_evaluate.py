@@ -20,7 +20,7 @@ def evaluate(
     model: Annotated[Path | None, typer.Option("--model", "-m", help="Model file (default: runs/<run>/ema-<ema>"
                                                ".safetensors).", show_default=False)] = None,
     sweep: Annotated[list[str] | None, typer.Option("--sweep", help="Compare settings: key=v1,v2 (steps, sampler, "
-                                                    "guidance, churn, sigma_max, num_samples, mmps_eig_floor; "
+                                                    "guidance, churn, sigma_max, num_samples; "
                                                     "repeatable).",
                                                     show_default=False)] = None,
     num_truths: Annotated[int | None, typer.Option("--num-truths", "-k", min=1, help="Held-out simulations.",
@@ -46,17 +46,23 @@ def evaluate(
     reporter = RichReporter(quiet=quiet)
     result = ev.run(project, model=model, sweep=ev.parse_sweep(sweep or []), output_dir=output_dir,
                     report=reporter)
-    reporter.table("evaluation (means over rows; normalized units)",
-                   ["setting", "NFE", "cov 50%", "cov 90%", "CRPS", "nRMSE", "spread/skill"], result.table)
+    show_evaluation(reporter, result)
     doc = json.loads(result.output_json.read_text())
-    first = doc["results"][0]
-    reporter.table("per row (first setting)", ["row", "cov 50%", "cov 90%", "CRPS", "nRMSE", "spread/skill"],
-                   [[r, first["coverage50"][i], first["coverage90"][i], first["crps"][i], first["nrmse"][i],
-                     first["spread_skill"][i]] for i, r in enumerate(first["rows"])])
     energy = result.energy_distance
     err.print(f"[green]done[/green]: {result.output_json}, {result.figure}"
               + (f"; unconditional energy distance to {doc['dataset']}: {energy:.4g}" if energy is not None else ""),
               soft_wrap=True)
+
+
+def show_evaluation(reporter: RichReporter, result) -> None:
+    """The two tables of an evaluation: one line per posterior, then one per row."""
+    from hallctl.evaluate import TABLE_COLUMNS
+
+    reporter.table("evaluation (pooled over rows, ± s.e. over truths; coverage calibrated at 0.5 / 0.9; CRPS "
+                   "in normalized units; known scalars in units of their observation sigma)", TABLE_COLUMNS,
+                   result.table)
+    reporter.table("per row: error of the posterior median in physical units (relative L2 for profiles), "
+                   "90 % coverage", result.fields_columns, result.fields_table)
 
 
 def register(app: typer.Typer) -> None:

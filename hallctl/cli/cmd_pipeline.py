@@ -31,9 +31,10 @@ def pipeline(
     reporter = RichReporter(quiet=quiet)
     summary = pipe.run(project, force=force, report=reporter)
     reporter.table("pipeline", ["stage", "status", "seconds"], [list(s) for s in summary.stages])
-    if summary.table:
-        reporter.table("evaluation (means over rows; normalized units)",
-                       ["setting", "NFE", "cov 50%", "cov 90%", "CRPS", "nRMSE", "spread/skill"], summary.table)
+    if summary.evaluation_result is not None:
+        from hallctl.cli.cmd_evaluate import show_evaluation
+
+        show_evaluation(reporter, summary.evaluation_result)
     err.print(f"[green]done[/green]: evaluation {summary.evaluation}", soft_wrap=True)
     for path in summary.figures:
         err.print(f"figure {path}", soft_wrap=True)

@@ -2,8 +2,11 @@
 
 Row r of a record is stored as x_r = (g_r(q_r) − μ_r) / s_r with g_r = ln for positive quantities
 (``log_fields``/``log_scalars``) and the identity otherwise; μ_r is the pooled mean over all cells
-and kept simulations and s_r = std_r / target_std, so every row has std ``target_std`` (model.md
-§1). :func:`denormalize` is the exact inverse. The shards are streamed twice (statistics, then the
+of the kept simulations *of the training split* and s_r = std_r / target_std, so every training
+row has std ``target_std`` (model.md §1). The split is known before ``hallctl split`` runs (a hash
+of the [split] seed and the record id, ``hallctl.data.split``), so held-out records never inform
+the normalization; the settings it was fitted with are recorded and ``split`` checks them.
+:func:`denormalize` is the exact inverse. The shards are streamed twice (statistics, then the
 tensor written straight into the output file), so memory stays bounded by one shard.
 """
 
@@ -18,6 +21,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from hallctl.data.split import assign_splits, split_signature
 from hallctl.data.store import (
     Dataset,
     RawRecords,
@@ -258,7 +262,8 @@ def run(project: Project, *, norm_from: Path | None = None, output: Path | None 
     removed: Counter[str] = Counter()
     moments = _Moments(len(spec.names))
     keep_masks: list[np.ndarray] = []
-    total = 0
+    total = fitted = 0
+    sp = project.split
     with report.progress("normalize: statistics", total=len(shards), unit="shards") as bar:
         for path in shards:
             rec = read_raw_shard(path, load_series=cfg.psd_bins > 0)
@@ -271,14 +276,21 @@ def run(project: Project, *, norm_from: Path | None = None, output: Path | None 
             keep = ok & np.array([r == "" for r in reasons], dtype=bool)
             removed.update(r for r, k in zip(reasons, ok, strict=True) if k and r)
             keep_masks.append(keep)
-            phys = build_rows(rec, keep, cfg, grid, start_fraction)
+            fit = keep & (assign_splits(rec.index, seed=sp.seed, val_small=sp.val_small,
+                                        val_large=sp.val_large) == "train")
+            phys = build_rows(rec, fit, cfg, grid, start_fraction)
             moments.add(np.where(log, np.log(np.maximum(phys, _LOG_FLOOR)), phys))
+            fitted += int(fit.sum())
             bar.advance(1)
     kept = int(sum(m.sum() for m in keep_masks))
     filter_report = {"total": total, "failed_simulations": dict(failed), "removed": dict(removed), "kept": kept}
     if kept == 0:
         raise DataError(f"no simulation survived the filters ({total} records: {sum(failed.values())} failed, "
                         f"removed {dict(removed)}); check the campaign or loosen the [normalize] bounds")
+
+    if fitted == 0 and norm_from is None:
+        raise DataError(f"none of the {kept} kept simulations falls in the training split (split.val_small = "
+                        f"{sp.val_small}, split.val_large = {sp.val_large}); lower them or generate more simulations")
 
     if norm_from is not None:
         other = read_dataset(norm_from, load_tensor=False, hint="--norm-from needs a normalized dataset")
@@ -295,7 +307,8 @@ def run(project: Project, *, norm_from: Path | None = None, output: Path | None 
 
     # Pass 2: write the tensor straight into the output file.
     attrs = {"channel_length_m": first.attrs.get("channel_length_m"), "campaign_id": first.attrs.get("campaign_id"),
-             "resolution": len(grid)}
+             "resolution": len(grid), "fit_split": split_signature(sp) if norm_from is None else None,
+             "fit_records": fitted if norm_from is None else None}
     prov = make_provenance(project, seed=project.generate.seed, command="normalize",
                            extra={"norm_from": str(norm_from) if norm_from else None})
     ds = Dataset(tensor=np.zeros((0, len(spec.names), len(grid)), np.float32), rows=spec.names, kinds=spec.kinds,

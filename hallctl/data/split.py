@@ -15,12 +15,17 @@ import numpy as np
 
 from hallctl.data.store import make_provenance, read_dataset, write_dataset
 from hallctl.errors import DataError
-from hallctl.project import Project
+from hallctl.project import Project, SplitSection
 from hallctl.report import Reporter, resolve
 
-__all__ = ["SPLITS", "SplitSummary", "assign_splits", "run", "split_uniform"]
+__all__ = ["SPLITS", "SplitSummary", "assign_splits", "run", "split_signature", "split_uniform"]
 
 SPLITS = ("train", "val_small", "val_large")
+
+
+def split_signature(cfg: SplitSection) -> str:
+    """The [split] settings as one string, recorded by ``normalize`` (which fits on the training split)."""
+    return f"seed={cfg.seed} val_small={cfg.val_small!r} val_large={cfg.val_large!r}"
 
 
 def split_uniform(seed: int, record_id: int) -> float:
@@ -54,6 +59,11 @@ def run(project: Project, *, source: Path | None = None, report: Reporter | None
     cfg = project.split
     source = source or project.data_dir / "normalized.h5"
     ds = read_dataset(source, hint="run `hallctl normalize` first")
+    fitted = ds.attrs.get("fit_split")
+    if fitted is not None and fitted != split_signature(cfg):
+        raise DataError(f"{source} was normalized on the training split of [split] {fitted}, but the project now "
+                        f"says {split_signature(cfg)}; rerun `hallctl normalize` so that held-out records stay out "
+                        "of the normalization")
     names = assign_splits(ds.record_id, seed=cfg.seed, val_small=cfg.val_small, val_large=cfg.val_large)
     sizes = {s: int((names == s).sum()) for s in SPLITS}
     if sizes["train"] == 0:

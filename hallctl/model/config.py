@@ -35,6 +35,10 @@ class ModelConfig:
         P_mean, P_std: ln σ ~ N(P_mean, P_std²) for the training noise levels.
         uncertainty_weighting: learn u_φ(σ) and weight the loss by e^{−u} (EDM2).
         derivative_loss_weight: h of the derivative loss (0 = off).
+        scalar_row_means: precondition the constant (scalar) rows at their effective noise level
+            (see ``hallctl.model.precond``).
+        constant_rows: indices of the rows that are constant along z (the dataset's scalar rows);
+            set from the data by ``hallctl.train``, not from the project file.
     """
 
     channels: int = 64
@@ -50,8 +54,11 @@ class ModelConfig:
     P_std: float = 1.2
     uncertainty_weighting: bool = True
     derivative_loss_weight: float = 0.0
+    scalar_row_means: bool = True
+    constant_rows: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "constant_rows", tuple(int(r) for r in self.constant_rows))
         for name in ("channel_mult", "attn_resolutions"):
             value = getattr(self, name)
             if isinstance(value, int | str) or not all(isinstance(v, int) and v > 0 for v in value):
@@ -136,6 +143,9 @@ def build_precond(cfg: ModelConfig, rows: int, length: int, *, seed: int = 0) ->
         label_scale=1.0 / cfg.sigma_data,  # labels normalized like the rows → unit RMS (§3.4)
         generator=generator,
     )
-    precond = Precond(unet, cfg.sigma_data, rows=rows, length=length, generator=generator)
+    if any(not 0 <= r < rows for r in cfg.constant_rows):
+        raise ModelError(f"model constant_rows {list(cfg.constant_rows)} do not fit {rows} rows")
+    constant = cfg.constant_rows if cfg.scalar_row_means else ()
+    precond = Precond(unet, cfg.sigma_data, rows=rows, length=length, constant_rows=constant, generator=generator)
     precond.config = cfg
     return precond

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from hallctl.errors import ModelError
 from hallctl.model.config import ModelConfig, build_precond
-from hallctl.model.io import ema_filename, model_record, read_record, save_model, write_tensors
+from hallctl.model.io import ema_filename, model_record, read_data_covariance, read_record, save_model, write_tensors
 
 __all__ = [
     "FixedEMA",
@@ -219,6 +219,8 @@ def posthoc_ema(run_dir: Path, stds: list[float] | tuple[float, ...], *, nimg: i
     X = solve_posthoc([s[1] for s in snaps], [s[2] for s in snaps], [t_r] * len(gammas), gammas)
     newest = max(snaps, key=lambda s: s[1])[3]
     precond = build_precond(ModelConfig.from_dict(newest["model_config"]), newest["rows"], newest["length"])
+    if (run_dir / "model.safetensors").is_file():  # the training data's covariance travels with the model
+        precond.data_covariance = read_data_covariance(run_dir / "model.safetensors")
     buffers = {name for name, _ in precond.named_buffers()}
     sums: list[dict[str, Tensor]] = [{} for _ in gammas]
     for i, (path, *_rest) in enumerate(snaps):

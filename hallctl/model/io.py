@@ -4,7 +4,9 @@ The record sits under the safetensors metadata key ``"hallctl"``:
 {"format": "hallctl-model", "schema_version": 1, "model_config": {...}, "rows": C, "length": W,
 "label_dim": P, "ema": {"kind": "power"|"fixed"|"none", ...}, "nimg": ..., "dataset": {...},
 "hallctl_version": ...}. ``dataset`` is the caller's dict (row names, grid, normalization), so a
-sampler needs nothing but the file. Writes are atomic (temporary name, then rename).
+sampler needs nothing but the file; next to the weights, ``data_covariance.*`` tensors hold the
+training data's covariance (``hallctl.model.moments``) that guidance uses. Writes are atomic
+(temporary name, then rename).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from safetensors.torch import save_file
 from hallctl import __version__
 from hallctl.errors import ModelError
 from hallctl.model.config import ModelConfig, build_precond
+from hallctl.model.moments import PREFIX as COVARIANCE_PREFIX
+from hallctl.model.moments import DataCovariance
 from hallctl.model.precond import Precond
 
 __all__ = [
@@ -30,6 +34,7 @@ __all__ = [
     "ema_filename",
     "load_model",
     "model_record",
+    "read_data_covariance",
     "read_record",
     "save_model",
     "write_tensors",
@@ -93,7 +98,18 @@ def save_model(path: Path, precond: Precond, metadata: dict[str, Any] | None = N
         metadata: merged into the record: typically {"ema": ..., "nimg": ..., "dataset": ...}.
     """
     tensors = {k: v.float() for k, v in precond.state_dict().items()}
+    if precond.data_covariance is not None:
+        tensors.update(precond.data_covariance.tensors())
+        metadata = {**(metadata or {}), "data_covariance": precond.data_covariance.record()}
     return write_tensors(Path(path), tensors, model_record(precond, metadata))
+
+
+def read_data_covariance(path: Path) -> DataCovariance | None:
+    """The training-data covariance stored in a model file, or None (older files have none)."""
+    record = read_record(path)
+    with safe_open(str(path), framework="pt") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys() if k.startswith(COVARIANCE_PREFIX)}  # noqa: SIM118
+    return DataCovariance.from_tensors(tensors, record.get("data_covariance"))
 
 
 def read_record(path: Path) -> dict[str, Any]:
@@ -138,6 +154,8 @@ def load_model(path: Path, device: str | torch.device = "cpu") -> tuple[Precond,
     precond = build_precond(cfg, int(record["rows"]), int(record["length"]))
     with safe_open(str(path), framework="pt") as f:
         state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is no mapping)
+    moments = {k: state.pop(k) for k in list(state) if k.startswith(COVARIANCE_PREFIX)}
+    precond.data_covariance = DataCovariance.from_tensors(moments, record.get("data_covariance"))
     try:
         precond.load_state_dict(state, strict=True)
     except RuntimeError as exc:

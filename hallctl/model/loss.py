@@ -2,7 +2,8 @@
 
     L(θ, φ) = E_{σ, x, ε} [ λ(σ) · mean_{c,w}(D_θ(x + σε; σ) − x)² / e^{u_φ(σ)} + u_φ(σ) ]
 
-with ln σ ~ N(P_mean, P_std²) and λ(σ) = (σ² + σ_d²)/(σ σ_d)². The optional derivative loss
+with ln σ ~ N(P_mean, P_std²) and λ(σ) = (σ² + σ_d²)/(σ σ_d)² (per row λ(σ_r), with σ_r = σ/√W on
+the constant rows: ``Precond.loss_weight``). The optional derivative loss
 (upstream hall_diffusion) replaces the mean squared error e² by
 [e² + h (Δe)² + h² (Δ²e)²]/(1 + h + h²) with Δ the forward difference along z.
 
@@ -67,7 +68,7 @@ def edm_loss(
     Returns:
         (objective, lam_loss): the scalar to minimize (batch mean; may be negative with
         uncertainty weighting) and the detached per-example unweighted λ-loss
-        λ(σ)·mean(D − x)², shape (B,), for logging.
+        mean(λ(σ_r)·(D − x)²), shape (B,), for logging.
     """
     B = x.shape[0]
     sigma = sample_sigma(B, P_mean, P_std, generator=generator, device=x.device)
@@ -76,10 +77,9 @@ def edm_loss(
         keep = torch.rand(B, 1, generator=generator, device=x.device) >= label_dropout
         labels = labels * keep
     D = precond(x + sigma.reshape(-1, 1, 1) * noise, sigma, labels)
-    lam = lambda_weight(sigma, precond.sigma_data)
-    e = D - x
-    per_example = lam * derivative_mse(e, derivative_loss_weight)
-    lam_loss = per_example if derivative_loss_weight == 0 else lam * e.square().mean(dim=(1, 2))
+    e = (D - x) * precond.loss_weight(sigma).sqrt()  # λ(σ_r) per row (= λ(σ) without constant rows)
+    per_example = derivative_mse(e, derivative_loss_weight)
+    lam_loss = per_example if derivative_loss_weight == 0 else e.square().mean(dim=(1, 2))
     if uncertainty_weighting:
         u = precond.logvar(sigma)
         per_example = per_example / u.exp() + u
@@ -115,7 +115,7 @@ def fixed_sigma_loss(
             xb = x[i : i + batch_size]
             lb = None if labels is None else labels[i : i + batch_size]
             D = precond(xb + s * noise[k, i : i + batch_size], s, lb)
-            total += (D - xb).square().mean(dim=(1, 2)).sum().double()
-        sigma = torch.tensor(s, dtype=torch.float64)
-        out.append(float(total.cpu() / x.shape[0] * lambda_weight(sigma, precond.sigma_data)))
+            lam = precond.loss_weight(torch.full((xb.shape[0],), s, device=x.device))
+            total += ((D - xb).square() * lam).mean(dim=(1, 2)).sum().double()
+        out.append(float(total.cpu() / x.shape[0]))
     return out

@@ -20,6 +20,7 @@ from hallctl.model.config import ModelConfig, build_precond
 from hallctl.model.ema import FixedEMA, PowerEMA, save_snapshots
 from hallctl.model.io import ema_filename, save_model
 from hallctl.model.loss import edm_loss, fixed_sigma_loss
+from hallctl.model.moments import data_covariance
 from hallctl.model.runtime import CompiledOrEager
 from hallctl.model.schedule import learning_rate
 from hallctl.model.stream import DataOrder, derive_seed, sigint_deferred
@@ -61,6 +62,7 @@ class Trainer:
         self.pema = PowerEMA(self.net, s.ema_stds) if s.ema_stds else None
         self.fema = FixedEMA(self.net, s.fixed_ema_decay) if s.fixed_ema_decay is not None else None
         self.ema_net = build_precond(cfg, C, W).to(device).eval().requires_grad_(False)
+        self.net.data_covariance = self.ema_net.data_covariance = data_covariance(train_data)
         self.ema_net.amp_dtype = amp_dtype
         self.runner = CompiledOrEager(self.net.unet, s.compile, report.warn)
         self.net.runner = self.runner if self.runner.active else None

@@ -21,9 +21,11 @@ Conversion to the normalized rows x_r = (g(q) − μ_r)/s_r (g = ln for log rows
     \text{linear:}\quad y = \frac{q - \mu_r}{s_r},\quad \sigma_y = \frac{\sigma_{phys}}{s_r}
     \qquad
     \text{log:}\quad y = \frac{\ln q - \mu_r}{s_r},\quad
-    \sigma_y = \frac{\ln(1 + \sigma_{phys}/q)}{s_r} = \frac{\ln(1 + \rho)}{s_r}
+    \sigma_y = \frac{\sqrt{\ln(1 + \rho^2)}}{s_r},\quad \rho = \frac{\sigma_{phys}}{q}
 
-with σ_phys = std, or ρ·|q| for a relative error ρ on a linear row. A point observation
+with σ_phys = std, or ρ·|q| for a relative error ρ on a linear row. On a log row the error is
+lognormal with relative standard deviation ρ (σ_ln = √ln(1 + ρ²), ≈ ρ for small ρ; the one-sided
+ln(1 + ρ) would be 17 % too small at ρ = 1). A point observation
 interpolates its row linearly between the two neighbouring grid points; a scalar row observation
 averages its constant row (``hallctl.sample.operator``).
 """
@@ -179,7 +181,8 @@ def _convert(
     mean, s = float(meta["mean"][r]), float(meta["std"][r])
     if is_log:
         rho = e if key == "rel_std" else e / q
-        y, sigma_y, std = (math.log(q) - mean) / s, math.log1p(rho) / s, rho * q
+        # a lognormal error of relative standard deviation ρ has σ_ln = √ln(1 + ρ²)
+        y, sigma_y, std = (math.log(q) - mean) / s, math.sqrt(math.log1p(rho * rho)) / s, rho * q
     else:
         std = e if key == "std" else e * abs(q)
         if std <= 0:

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["SparseObservationOperator", "interpolation_terms", "row_mean_terms"]
+__all__ = ["SparseObservationOperator", "StackedOperator", "interpolation_terms", "row_mean_terms"]
 
 Term = tuple[int, int, float]
 """(row r, grid index j, weight a): one non-zero A[k, r·W + j] = a."""
@@ -147,3 +147,41 @@ class SparseObservationOperator:
         """A as a dense (n, C·W) matrix — for tests and small diagnostics only."""
         A = self.weight.new_zeros(self.num_obs, self.channels * self.length)
         return A.scatter_add(1, self.index, self.weight)
+
+
+class StackedOperator:
+    """Several observation operators on the same (C, W) tensor, their observations concatenated.
+
+    Args:
+        parts: operators with ``__call__`` (B, C, W) → (B, n_i), ``adjoint`` and ``diag_AAt``.
+    """
+
+    def __init__(self, parts: Sequence[SparseObservationOperator]) -> None:
+        if not parts:
+            raise ValueError("a stacked operator needs at least one part")
+        self.parts = list(parts)
+        self.channels, self.length = parts[0].channels, parts[0].length
+        self.sizes = [int(p.diag_AAt().numel()) for p in self.parts]
+
+    @property
+    def num_obs(self) -> int:
+        return sum(self.sizes)
+
+    def to(self, device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> StackedOperator:
+        return StackedOperator([p.to(device=device, dtype=dtype) for p in self.parts])
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return torch.cat([p(x) for p in self.parts], dim=-1)
+
+    def adjoint(self, v: Tensor) -> Tensor:
+        chunks = torch.split(v, self.sizes, dim=-1)
+        out = self.parts[0].adjoint(chunks[0])
+        for p, c in zip(self.parts[1:], chunks[1:], strict=True):
+            out = out + p.adjoint(c)
+        return out
+
+    def diag_AAt(self) -> Tensor:
+        return torch.cat([p.diag_AAt() for p in self.parts])
+
+    def dense(self) -> Tensor:
+        return torch.cat([p.dense() for p in self.parts])

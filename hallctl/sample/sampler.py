@@ -40,12 +40,18 @@ from hallctl.errors import HallctlError, ObservationError
 from hallctl.report import Reporter, resolve
 from hallctl.sample.guidance import DPS, MMPS, FixedRows, ProjectRows
 from hallctl.sample.interfaces import Denoiser, LinearOperator
+from hallctl.sample.operator import SparseObservationOperator, StackedOperator, row_mean_terms
 from hallctl.sample.schedule import edm_sigmas
 from hallctl.sample.solvers import RK2, Solver, make_solver
 
-__all__ = ["GUIDANCE", "SampleNoise", "SampleResult", "SamplingError", "integrate", "sample", "sample_seed"]
+__all__ = ["FIXED_SIGMA", "GUIDANCE", "SampleNoise", "SampleResult", "SamplingError", "integrate", "sample",
+           "sample_seed"]
 
 GUIDANCE = ("mmps", "dps", "none")
+
+FIXED_SIGMA = 1e-4
+"""Normalized noise std of a fixed row's row-mean observation inside the guidance (the data have
+std σ_d = 0.5, so the other rows are conditioned to within 2e-4 of their exact conditional)."""
 
 
 class SamplingError(HallctlError):
@@ -121,6 +127,38 @@ class _Counted:
     def __call__(self, x: Tensor, sigma: Tensor) -> Tensor:
         self.calls += 1
         return self.denoiser(x, sigma)
+
+
+def _guidance_observations(
+    observations: ObservationSet | None,
+    fixed: Mapping[int, float],
+    channels: int,
+    length: int,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> tuple[LinearOperator, Tensor, Tensor]:
+    """(A, y, σ_y) of the guidance: the observations, then one row-mean observation per fixed row."""
+    parts: list[tuple[LinearOperator, Tensor, Tensor]] = []
+    if observations is not None:
+        A = observations.operator
+        if hasattr(A, "channels") and (A.channels, A.length) != (channels, length):
+            raise ObservationError(
+                f"the observations were built for {A.channels} rows x {A.length} grid points but the model has "
+                f"{channels} x {length}; read them with this model's normalization metadata"
+            )
+        parts.append((A, torch.as_tensor(observations.y), torch.as_tensor(observations.sigma_y)))
+    if fixed:
+        rows = sorted(fixed)
+        A_fix = SparseObservationOperator([row_mean_terms(r, length) for r in rows], channels=channels,
+                                          length=length, dtype=torch.float64)
+        y_fix = torch.tensor([fixed[r] for r in rows], dtype=torch.float64)
+        parts.append((A_fix, y_fix, torch.full_like(y_fix, FIXED_SIGMA)))
+    A = parts[0][0] if len(parts) == 1 else StackedOperator([p[0] for p in parts])
+    if hasattr(A, "to"):
+        A = A.to(device=device, dtype=dtype)
+    y = torch.cat([p[1].reshape(-1).to(torch.float64) for p in parts]).to(device=device, dtype=dtype)
+    sigma_y = torch.cat([p[2].reshape(-1).to(torch.float64) for p in parts]).to(device=device, dtype=dtype)
+    return A, y, sigma_y
 
 
 def integrate(
@@ -212,8 +250,10 @@ def sample(
     dtype: torch.dtype = torch.float32,
     sigma_data: float = 0.5,
     mmps_solver: str = "auto",
-    cg_iterations: int = 5,
-    mmps_eig_floor: float = 0.1,
+    cg_iterations: int = 8,
+    data_covariance: tuple | None = None,
+    mmps_jacobian: str = "auto",
+    mmps_network_sigma: float = 1.0,
     guidance_sigma_max: float = math.inf,
     report: Reporter | None = None,
 ) -> SampleResult:
@@ -230,9 +270,10 @@ def sample(
         churn, s_tmin, s_tmax, s_noise: S_churn (0 = deterministic), S_tmin, S_tmax, S_noise.
         observations: y, σ_y (normalized) and the operator A; ``None`` samples the prior.
         guidance: "mmps" (default), "dps" (variance-inflated) or "none"; ignored without
-            observations.
-        fixed: {row index: normalized value} of rows known exactly (replacement; the output
-            holds these values exactly).
+            observations and fixed rows ("none" with fixed rows conditions on them with MMPS).
+        fixed: {row index: normalized value} of (scalar) rows known exactly. They condition the
+            other rows as near-noiseless observations of the row means (σ_y = ``FIXED_SIGMA``)
+            inside the guidance, and the output holds these values exactly.
         project_scalar_rows: rows whose denoised estimate is replaced by its mean over z.
         seed: run seed (≥ 0); sample i is reproducible from (seed, first_index + i) alone.
         first_index: global index of the first sample (to extend or split a run).
@@ -240,8 +281,12 @@ def sample(
         device, dtype: where and in which precision the state lives.
         sigma_data: σ_d of the normalized data (DPS inflation).
         mmps_solver, cg_iterations: "auto" | "cholesky" | "cg" and CG steps for MMPS.
-        mmps_eig_floor: floor of the Tweedie covariance's eigenvalues, relative to Gaussian data
-            (see ``guidance/mmps.py``); keeps MMPS stable where a learned Jacobian is indefinite.
+        data_covariance: (U (C·W, r), λ (r,)[, ν]), the training data's covariance
+            Σ = U diag(λ) Uᵀ + ν(I − UUᵀ) in normalized units (``Precond.data_covariance.factors()``);
+            MMPS uses its Gaussian Jacobian where the network's cannot be trusted (``guidance/mmps.py``).
+        mmps_jacobian: "auto" (data covariance above ``mmps_network_sigma`` and for inconsistent
+            network updates), "network" or "data" (no backward passes).
+        mmps_network_sigma: the largest σ at which "auto" uses the network's Jacobian.
         guidance_sigma_max: guide only while σ ≤ this.
         report: progress reporter; ``None`` is silent.
 
@@ -271,45 +316,34 @@ def sample(
     sigmas = edm_sigmas(steps, sigma_min=sigma_min, sigma_max=sigma_max, rho=rho).tolist()
     device = torch.device(device)
 
-    # Compose the denoiser: count network calls, then apply the row constraints, guide, and apply
-    # the constraints again. Inside, the guidance sees the constrained estimate and its Jacobian;
-    # outside, they also hold for the posterior estimate D + σ²Jᵀ(...), whose Jᵀ-product need not
-    # vanish on a fixed row nor be constant on a projected one.
+    # Compose the denoiser. Inside the guidance only the scalar-row projection applies, so the
+    # likelihood sees the projected estimate and its Jacobian; known (fixed) rows enter the guidance
+    # as near-noiseless observations of their row means, so that every other row is conditioned on
+    # them. Around the guidance the projection and the fixed values are imposed again, on the
+    # posterior estimate D + σ²Jᵀ(...), whose correction need not be constant on a projected row nor
+    # exactly the known value on a fixed one.
     counted = _Counted(denoiser)
     fixer = FixedRows(counted, fixed) if fixed else None
+    inner: Denoiser = ProjectRows(counted, projected) if projected else counted
 
     def constrain(D: Denoiser) -> Denoiser:
         D = ProjectRows(D, projected) if projected else D
         return FixedRows(D, fixed) if fixed else D
 
-    D: Denoiser = constrain(counted)
-    used_guidance = guidance if observations is not None else "none"
+    D: Denoiser = constrain(inner)
+    if guidance == "none":
+        observations = None  # the prior; known rows are still conditioned on (with MMPS)
+    used_guidance = ("mmps" if guidance == "none" else guidance) if observations is not None or fixed else "none"
     guided: MMPS | DPS | None = None
     if used_guidance != "none":
-        A = observations.operator
-        if hasattr(A, "channels") and (A.channels, A.length) != (channels, length):
-            raise ObservationError(
-                f"the observations were built for {A.channels} rows x {A.length} grid points but the model has "
-                f"{channels} x {length}; read them with this model's normalization metadata"
-            )
-        if hasattr(A, "to"):
-            A = A.to(device=device, dtype=dtype)
-        y = torch.as_tensor(observations.y, dtype=dtype, device=device)
-        sigma_y = torch.as_tensor(observations.sigma_y, dtype=dtype, device=device)
+        A, y, sigma_y = _guidance_observations(observations, fixed, channels, length, device, dtype)
         if used_guidance == "mmps":
-            guided = MMPS(
-                D,
-                A,
-                y,
-                sigma_y,
-                solver=mmps_solver,
-                cg_iterations=cg_iterations,
-                sigma_threshold=guidance_sigma_max,
-                sigma_data=sigma_data,
-                eig_floor=mmps_eig_floor,
-            )
+            guided = MMPS(inner, A, y, sigma_y, solver=mmps_solver, cg_iterations=cg_iterations,
+                          sigma_threshold=guidance_sigma_max, data_covariance=data_covariance,
+                          jacobian=mmps_jacobian, network_sigma_max=mmps_network_sigma)
         else:
-            guided = DPS(D, A, y, sigma_y, sigma_data=sigma_data, sigma_threshold=guidance_sigma_max)
+            guided = DPS(inner, A, y, sigma_y, sigma_data=sigma_data, sigma_threshold=guidance_sigma_max,
+                         constant_rows=sorted({*projected, *fixed}))
         D = constrain(guided)
 
     report = resolve(report)
@@ -383,8 +417,12 @@ def sample(
     if isinstance(solver, RK2):
         settings["rk2_alpha"] = solver.alpha
     if isinstance(guided, MMPS):
-        settings["mmps_solver"] = "cholesky" if guided.uses_cholesky(settings["num_obs"]) else "cg"
+        settings["mmps_solver"] = "cholesky" if guided.uses_cholesky(int(guided.sigma_y.numel())) else "cg"
         settings["cg_iterations"] = int(cg_iterations)
+        settings["mmps_contracted_updates"] = int(guided.num_contracted)
+        settings["mmps_jacobian"] = guided.jacobian if data_covariance is not None else "network"
+        settings["mmps_network_sigma"] = float(mmps_network_sigma)
+        settings["mmps_data_covariance_evaluations"] = int(guided.num_data)
     if guided is not None:
         settings["guidance_sigma_max"] = None if math.isinf(guidance_sigma_max) else float(guidance_sigma_max)
     return SampleResult(x=torch.cat(chunks), nfe_per_sample=int(nfe), settings=settings)

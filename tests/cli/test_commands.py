@@ -167,17 +167,31 @@ def test_evaluate_writes_json_and_figure(tiny_trained, capsys, tmp_path):
     code, _, err = run(["evaluate", tiny_trained, "-q", "--sweep", "steps=4,6", "--output-dir", tmp_path], capsys)
     assert code == 0, err
     doc = json.loads((tmp_path / "evaluation.json").read_text())
-    assert [r["settings"]["steps"] for r in doc["results"]] == [4, 6]
-    r = doc["results"][0]
-    for key in ("coverage50", "coverage90", "crps", "nrmse", "spread_skill"):
-        assert len(r[key]) == len(r["rows"]) and all(np.isfinite(r[key]))
-    assert all(0 <= c <= 1 for c in r["coverage90"])
-    if len(doc["truth_record_ids"]) > 1:
-        assert 0 <= r["coverage50_pooled_se"] < 0.5 and 0 <= r["coverage90_pooled_se"] < 0.5
+    names = [r["name"] for r in doc["results"]]
+    assert names == ["steps=4", "steps=6", "prior", "simulations"]
+    assert [r["settings"]["steps"] for r in doc["results"][:2]] == [4, 6]
+    rows = doc["rows"]
+    for r in doc["results"]:
+        for key in ("coverage50", "coverage90", "crps", "rel_error_pct"):
+            values = [r["rows"][row][key] for row in rows]
+            assert len(values) == len(rows) and all(np.isfinite(values)), (r["name"], key)
+        assert all(0 <= r["rows"][row]["coverage90"] <= 1 for row in rows)
+        assert set(r["known"]) == {"discharge_voltage_v", "anode_mass_flow_rate_kg_s"}
+        if len(doc["truth_record_ids"]) > 1:
+            assert 0 <= r["pooled"]["coverage90_se"] < 0.5
+    sims = doc["results"][-1]
+    assert 1.0 <= sims["ess_min"] <= sims["ess_mean"] <= sims["settings"]["records"]
+    # the synthetic observations carry their noise from the template and the observed value
+    ui = [o for o in doc["observations"][0] if o["field"] == "ui_1"]
+    assert all(o["std"] >= 0.05 * abs(o["value"]) * (1 - 1e-12) for o in ui)
+    floors = {round(o["std"], 6) for o in ui if o["std"] > 0.05 * abs(o["value"]) * (1 + 1e-12)}
+    assert len(floors) <= 1  # below the floor, one std from the row's typical magnitude
     assert doc["energy_distance_unconditional"] is not None
     assert non_blank(tmp_path / "calibration.png")
     code, _, err = run(["evaluate", tiny_trained, "--sweep", "stepz=3"], capsys)
     assert_one_line_error(code, err, "--sweep")
+    code, _, err = run(["evaluate", tiny_trained, "--dataset", "val_small"], capsys)
+    assert_one_line_error(code, err, "validated", "val_large")
 
 
 def test_train_bad_input(tmp_path, capsys):

@@ -55,13 +55,18 @@ def test_filters_count_each_reason(tmp_path):
 def test_rows_have_target_std_and_nu_e_floor(tmp_path):
     rec = synthetic_records(40, max_charge=2)
     _write(tmp_path, rec)
-    ds = read_dataset(normalize.run(_project(tmp_path)).output)
-    x = ds.tensor.astype(float)
+    project = _project(tmp_path)
+    ds = read_dataset(normalize.run(project).output)
+    sp = project.split
+    train = split.assign_splits(ds.record_id, seed=sp.seed, val_small=sp.val_small, val_large=sp.val_large) == "train"
+    assert 0 < train.sum() < len(ds)
+    x = ds.tensor[train].astype(float)  # the statistics come from the training split alone
     varying = x.reshape(len(x), x.shape[1], -1).transpose(1, 0, 2).reshape(x.shape[1], -1).std(axis=1) > 0
     np.testing.assert_allclose(x.transpose(1, 0, 2).reshape(x.shape[1], -1)[varying].std(axis=1, ddof=1), 0.5,
                                rtol=1e-4)
     assert not varying[ds.rows.index("ni_3")]  # absent charge state: constant, finite
-    phys = normalize.denormalize(x, ds.normalization())
+    assert ds.attrs["fit_records"] == int(train.sum()) and ds.attrs["fit_split"] == split.split_signature(sp)
+    phys = normalize.denormalize(ds.tensor.astype(float), ds.normalization())
     assert np.all(phys[:, ds.rows.index("nu_e")] >= phys[:, ds.rows.index("nu_an")] * (1 - 1e-5))
     # scalar rows are constant along the grid and equal the parameters
     v = phys[:, ds.rows.index("discharge_voltage_v")]
@@ -105,14 +110,14 @@ def test_missing_shards_is_a_data_error(tmp_path):
 
 def test_split_is_stable_and_reproducible(tmp_path):
     _write(tmp_path, synthetic_records(60))
-    normalize.run(_project(tmp_path))
     p = _project(tmp_path, "split.val_small=0.1", "split.val_large=0.2")
+    normalize.run(p)
     first = split.run(p)
     assert sum(first.sizes.values()) == 60 and first.sizes["train"] > 0
     before = {s: set(read_dataset(f).record_id) for s, f in first.files.items()}
     # more simulations later: existing records stay where they were
     _write(tmp_path, synthetic_records(40, first_index=60, seed=5), number=1)
-    normalize.run(_project(tmp_path))
+    normalize.run(p)
     after = {s: set(read_dataset(f).record_id) for s, f in split.run(p).files.items()}
     for s in before:
         assert before[s] <= after[s]
@@ -122,6 +127,28 @@ def test_split_is_stable_and_reproducible(tmp_path):
 
 def test_split_refuses_empty_training_set(tmp_path):
     _write(tmp_path, synthetic_records(5))
-    normalize.run(_project(tmp_path))
-    with pytest.raises(DataError, match="no training record"):
-        split.run(_project(tmp_path, "split.val_small=0.5", "split.val_large=0.49999"))
+    p = _project(tmp_path, "split.val_small=0.5", "split.val_large=0.49999")
+    with pytest.raises(DataError, match="training split"):
+        normalize.run(p)
+    normalize.run(_project(tmp_path))  # fitted with other fractions: split names the mismatch
+    with pytest.raises(DataError, match="rerun `hallctl normalize`"):
+        split.run(p)
+
+
+def test_held_out_records_never_inform_the_normalization(tmp_path):
+    rec = synthetic_records(40)
+    project = _project(tmp_path, "split.val_large=0.3")
+    sp = project.split
+    names = split.assign_splits(rec.index, seed=sp.seed, val_small=sp.val_small, val_large=sp.val_large)
+    _write(tmp_path, rec)
+    first = read_dataset(normalize.run(project).output)
+    held = np.flatnonzero(names != "train")
+    rec.fields[held] *= 1.5  # change only held-out records (still inside the filters)
+    _write(tmp_path, rec)
+    second = read_dataset(normalize.run(project).output)
+    np.testing.assert_array_equal(first.mean, second.mean)
+    np.testing.assert_array_equal(first.std, second.std)
+    # split refuses a normalization fitted with other [split] settings
+    with pytest.raises(DataError, match="rerun `hallctl normalize`"):
+        split.run(_project(tmp_path, "split.val_large=0.2"))
+    assert split.run(project).sizes["train"] == int((names == "train").sum())

@@ -103,3 +103,27 @@ def test_derivative_loss_reduces_to_mse_and_ignores_constant_rows():
     torch.testing.assert_close(derivative_mse(e, 0.0), e.square().mean(dim=(1, 2)))
     const = torch.ones(4, 3, 16)
     torch.testing.assert_close(derivative_mse(const, 1.0), torch.full((4,), 1 / 3))
+
+
+def test_constant_rows_enter_as_means_at_their_effective_noise(tiny_cfg):
+    """A scalar row (constant along z) is seen through its mean ȳ, with σ_r = σ/√W: at init
+    D_r = c_skip(σ_r)·ȳ, constant along z, and zero-mean changes within the row change nothing."""
+    W = 16
+    cfg = ModelConfig(**{**tiny_cfg.to_dict(), "constant_rows": [2]})
+    net = build_precond(cfg, rows=3, length=W)
+    assert net.constant_rows == (2,)
+    y = torch.randn(len(SIGMAS), 3, W)
+    D = net(y, SIGMAS)
+    s = SIGMAS.reshape(-1, 1)
+    torch.testing.assert_close(D[:, 2], (c_skip(s / W**0.5, 0.5) * y[:, 2].mean(-1, keepdim=True)).expand(-1, W))
+    torch.testing.assert_close(D[:, :2], c_skip(s[:, :, None], 0.5) * y[:, :2])
+    wiggle = y.clone()
+    wiggle[:, 2] += torch.linspace(-1, 1, W)  # zero mean along the row
+    net.unet.out_gain.data.fill_(1.0)  # a network that is no longer zero at its output
+    torch.testing.assert_close(net(wiggle, SIGMAS), net(y, SIGMAS))
+    # λ(σ_r) per row, so the network's target keeps unit variance on the constant row too
+    lam = net.loss_weight(SIGMAS)
+    torch.testing.assert_close(lam[:, 2, 0], lambda_weight(SIGMAS / W**0.5, 0.5))
+    torch.testing.assert_close(lam[:, 0, 0], lambda_weight(SIGMAS, 0.5))
+    off = build_precond(ModelConfig(**{**cfg.to_dict(), "scalar_row_means": False}), rows=3, length=W)
+    assert off.constant_rows == ()

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from hallctl.sample import MMPS, SparseObservationOperator, interpolation_terms, row_mean_terms, sample
+from hallctl.sample.guidance.mmps import contract_update, psd_solve
 
 C, W = 2, 8
 d = C * W
@@ -66,9 +67,7 @@ def test_mmps_matches_gaussian_posterior(problem, sampler: str) -> None:
 
 def test_mmps_conjugate_gradient_matches_cholesky(problem) -> None:
     D, obs, _, _ = problem
-    # the eigenvalue floor acts differently in the two solvers (clip vs ridge): compare without it
-    a = sample(D, num_samples=64, channels=C, length=W, steps=16, observations=obs, dtype=f64, mmps_solver="cholesky",
-               mmps_eig_floor=0.0)
+    a = sample(D, num_samples=64, channels=C, length=W, steps=16, observations=obs, dtype=f64, mmps_solver="cholesky")
     b = sample(
         D,
         num_samples=64,
@@ -79,12 +78,11 @@ def test_mmps_conjugate_gradient_matches_cholesky(problem) -> None:
         dtype=f64,
         mmps_solver="cg",
         cg_iterations=5,
-        mmps_eig_floor=0.0,
     )
     assert torch.allclose(a.x, b.x, atol=1e-8)
     n = obs.y.numel()
     assert a.settings["mmps_solver"] == "cholesky" and b.settings["mmps_solver"] == "cg"
-    assert a.settings["vjp_per_sample"] == a.nfe_per_sample * (n + 1)
+    assert a.settings["vjp_per_sample"] == a.nfe_per_sample * n  # the n products also give the update
     assert b.settings["vjp_per_sample"] == b.nfe_per_sample * (5 + 1)
     assert a.nfe_per_sample == b.nfe_per_sample == 31
     guided = MMPS(D, obs.operator, obs.y, obs.sigma_y, max_exact_obs=4)
@@ -208,18 +206,37 @@ def test_fixed_row_state_is_the_noised_known_value(problem, guidance: str) -> No
 
 def test_mmps_stays_bounded_with_an_indefinite_jacobian(problem) -> None:
     """A learned denoiser's Jacobian can have negative eigenvalues at large σ (seen with small
-    trained models, where σ is beyond the trained range): σ²A J Aᵀ then cancels Σ_y and the
-    unprotected solve throws samples far off the data scale. The eigenvalue floor keeps the
-    moment-matched covariance positive and the samples bounded."""
+    trained models, where σ is beyond the trained range): σ²A J Aᵀ then cancels Σ_y, and an update
+    through that Jᵀ throws samples far off the data. The projected, whitened solve and the
+    contraction brake keep every sample on the data scale, also with tight observations."""
     D, obs, _, _ = problem
 
     def indefinite(x, sigma):
         c_skip = (0.25 / (sigma**2 + 0.25)).reshape(-1, 1, 1)
         return D(x, sigma) - 1.2 * c_skip * x  # J = J* - 1.2 c_skip I: negative at large σ
 
-    kw = {"num_samples": 64, "channels": C, "length": W, "steps": 16, "observations": obs, "dtype": f64,
-          "mmps_solver": "cholesky"}
-    unprotected = sample(indefinite, mmps_eig_floor=0.0, **kw).x
-    protected = sample(indefinite, **kw).x
-    assert unprotected.abs().max() > 100
-    assert torch.isfinite(protected).all() and protected.abs().max() < 5
+    tight = Obs(obs.operator, obs.y, obs.sigma_y * 0.05)
+    for o in (obs, tight):
+        for solver in ("cholesky", "cg"):
+            res = sample(indefinite, num_samples=64, channels=C, length=W, steps=16, observations=o, dtype=f64,
+                         mmps_solver=solver)
+            assert torch.isfinite(res.x).all() and res.x.abs().max() < 5, (solver, float(res.x.abs().max()))
+            assert res.settings["mmps_contracted_updates"] > 0
+
+
+def test_psd_solve_and_contraction() -> None:
+    g = torch.Generator().manual_seed(0)
+    Q = torch.linalg.qr(torch.randn(2, 4, 4, generator=g, dtype=f64))[0]
+    lam = torch.tensor([[3.0, 1.0, -2.0, 0.5], [0.0, 2.0, 4.0, -7.0]], dtype=f64)
+    M = Q @ torch.diag_embed(lam) @ Q.mT + 0.3 * torch.randn(2, 4, 4, generator=g, dtype=f64).triu(1)
+    b = torch.randn(2, 4, generator=g, dtype=f64)
+    sym = 0.5 * (M + M.mT)
+    lam_s, V = torch.linalg.eigh(sym)
+    expected = torch.linalg.solve(torch.eye(4, dtype=f64) + V @ torch.diag_embed(lam_s.clamp_min(0)) @ V.mT, b)
+    torch.testing.assert_close(psd_solve(M, b), expected)
+    # an exact covariance is untouched; a too-long move is cut back to the residual's length
+    update = torch.ones(2, 3, 5, dtype=f64)
+    moved = torch.tensor([[0.3, 0.4], [3.0, 4.0]], dtype=f64)
+    residual = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=f64)
+    out = contract_update(update, moved, residual)
+    assert torch.equal(out[0], update[0]) and torch.allclose(out[1], update[1] / 5)

@@ -32,18 +32,19 @@ def test_reads_and_normalizes(tmp_path: Path, meta: dict) -> None:
     obs = read_observations(_write(tmp_path, "\ufeff" + GOOD), meta)
     assert len(obs) == 6 and [o.line for o in obs.table] == [4, 5, 6, 7, 8, 9]
     y, sy = obs.y.numpy(), obs.sigma_y.numpy()
-    # log row, relative error: ln(1 + ρ)/s_r
+    # log row, relative error: a lognormal of relative sd ρ, √ln(1 + ρ²)/s_r
     assert y[0] == pytest.approx((math.log(1.2e18) - 40.0) / 2.0)
-    assert sy[0] == pytest.approx(math.log1p(0.1) / 2.0)
+    assert sy[0] == pytest.approx(math.sqrt(math.log1p(0.1**2)) / 2.0)
     # log row, absolute error: ln(1 + σ/q)/s_r
-    assert sy[1] == pytest.approx(math.log1p(4e17 / 2e18) / 2.0)
+    assert sy[1] == pytest.approx(math.sqrt(math.log1p((4e17 / 2e18) ** 2)) / 2.0)
     assert obs.table[1].std == pytest.approx(4e17) and obs.table[0].std == pytest.approx(1.2e17)
     # linear rows: σ/s_r, and ρ·|q| for a relative error
     assert y[2] == pytest.approx((15000 - 8000) / 10000) and sy[2] == pytest.approx(0.05)
     assert sy[3] == pytest.approx(1000 / 10000)
     # scalar rows, linear and log
     assert y[4] == pytest.approx(0.0) and sy[4] == pytest.approx(0.01)
-    assert y[5] == pytest.approx((math.log(0.08) + 3.0) / 0.5) and sy[5] == pytest.approx(math.log1p(0.05) / 0.5)
+    assert y[5] == pytest.approx((math.log(0.08) + 3.0) / 0.5)
+    assert sy[5] == pytest.approx(math.sqrt(math.log1p(0.05**2)) / 0.5)
     assert obs.table[4].z_m is None and obs.table[4].scalar and obs.table[0].log
 
 

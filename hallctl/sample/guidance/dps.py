@@ -1,21 +1,32 @@
 r"""Variance-inflated diffusion posterior sampling (DPS baseline) as a denoiser wrapper.
 
 DPS replaces p(x_0 | x_σ) by a point mass at D; the ΠGDM-style inflation used here (model.md
-§8.2 (b)) instead treats it as N(D, r_σ² I) with the variance of Gaussian data of per-entry
-variance σ_d²,
+§8.2 (b)) instead gives p(x_0 | x_σ) the covariance it would have for data without structure
+beyond what the model's layout guarantees: profile rows white with per-entry variance σ_d², scalar
+rows constant along z with variance σ_d². Given x_σ (every entry seen with noise σ), that is
 
 .. math::
 
-    r_\sigma^2 = \frac{\sigma_d^2 \sigma^2}{\sigma^2 + \sigma_d^2}, \qquad
-    p(y \mid x_\sigma) \approx \mathcal{N}\big(y;\ A D,\ \Sigma_y + r_\sigma^2\,\mathrm{diag}(A A^\top)\big),
+    r_\sigma^2 = \frac{\sigma_d^2 \sigma^2}{\sigma^2 + \sigma_d^2}\ \text{(profile entry)}, \qquad
+    c_\sigma^2 = \frac{\sigma_d^2 \sigma^2}{\sigma^2 + W \sigma_d^2}\ \text{(scalar row: W noisy copies)},
+
+so an observation a_k (a row of A) has the variance
+v_k = r_σ² Σ_{profile entries} a_kj² + c_σ² Σ_{scalar rows r} (Σ_j a_k,rj)², and
+
+.. math::
 
     \nabla_{x_\sigma} \log p(y \mid x_\sigma) \approx J^\top A^\top
-        \big(\Sigma_y + r_\sigma^2\,\mathrm{diag}(A A^\top)\big)^{-1} (y - A D),
+        \big(\Sigma_y + \mathrm{diag}(v)\big)^{-1} (y - A D).
 
-and returns the posterior-mean estimate D + σ² ∇ log p(y | x_σ) (§8.3). There is no step-size
-constant ζ and no division by ‖y − A D‖ as in the DPS paper's code; the inflation keeps the
-high-σ steps from over-fitting. One forward and one backward pass per evaluation. For
-isotropic Gaussian data of variance σ_d² and non-overlapping point observations it is exact.
+The wrapper returns the posterior-mean estimate D + σ² ∇ log p(y | x_σ) (§8.3). There is no
+step-size constant ζ and no division by ‖y − A D‖ as in the DPS paper's code; the inflation keeps
+the high-σ steps from over-fitting. One forward and one backward pass per evaluation.
+
+It is exact for data of exactly that structure (white profiles, constant scalar rows) and
+non-overlapping observations. Smooth, correlated profiles have a much smaller Var[x_0 | x_σ] at a
+point than r_σ² and correlated observations, which DPS cannot see without the covariance; there
+it under-weights the data (see ``tests/sample/test_exact_posterior.py``), and MMPS is the method
+to use.
 
 References:
     Diffusion Posterior Sampling for General Noisy Inverse Problems (Chung et al., 2022),
@@ -28,6 +39,7 @@ References:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -36,7 +48,19 @@ from torch import Tensor
 from hallctl.sample.guidance.linearize import Linearization
 from hallctl.sample.interfaces import Denoiser, LinearOperator
 
-__all__ = ["DPS"]
+__all__ = ["DPS", "observation_weights"]
+
+
+def observation_weights(A: LinearOperator, channels: int, length: int, constant_rows: Sequence[int]) -> Tensor:
+    """(Σ_profile a_kj², Σ_scalar rows (Σ_j a_k,rj)²) of every observation k, shape (2, n), float64."""
+    n = int(A.diag_AAt().numel())
+    eye = torch.eye(n, dtype=torch.float64)
+    rows = A.adjoint(eye.to(A.diag_AAt().dtype)).to(torch.float64)  # (n, C, W): a_k as tensors
+    const = torch.zeros(channels, dtype=torch.bool)
+    const[list(constant_rows)] = True
+    white = (rows[:, ~const] ** 2).sum(dim=(1, 2))
+    constant = (rows[:, const].sum(dim=-1) ** 2).sum(dim=-1)
+    return torch.stack([white, constant])
 
 
 @dataclass
@@ -49,6 +73,7 @@ class DPS:
         y: observations, shape (n,) or (B, n), normalized units.
         sigma_y: observation noise standard deviations, shape (n,), normalized units.
         sigma_data: σ_d, the data standard deviation the rows were normalized to (0.5).
+        constant_rows: scalar rows (constant along z), whose observations get c_σ².
         sigma_threshold: guide only while σ ≤ this (default: always).
 
     Attributes:
@@ -60,8 +85,10 @@ class DPS:
     y: Tensor
     sigma_y: Tensor
     sigma_data: float = 0.5
+    constant_rows: Sequence[int] = ()
     sigma_threshold: float = math.inf
     num_vjp: int = field(default=0, init=False)
+    _weights: Tensor | None = field(default=None, init=False, repr=False)
 
     def __call__(self, x: Tensor, sigma: Tensor) -> Tensor:
         if float(sigma.max()) > self.sigma_threshold:
@@ -69,9 +96,13 @@ class DPS:
         lin = Linearization(self.denoiser, x, sigma)
         with torch.no_grad():
             D = lin.D
-            s2 = sigma.to(D) ** 2  # (B,)
-            r2 = self.sigma_data**2 * s2 / (s2 + self.sigma_data**2)  # r_σ², (B,)
-            var = self.sigma_y.to(D) ** 2 + r2[:, None] * self.A.diag_AAt().to(D)  # (B, n)
+            if self._weights is None:
+                self._weights = observation_weights(self.A, D.shape[1], D.shape[2], self.constant_rows)
+            white, constant = self._weights.to(D)
+            s2, sd2, W = sigma.to(D) ** 2, self.sigma_data**2, D.shape[2]
+            r2 = sd2 * s2 / (s2 + sd2)  # r_σ², (B,)
+            c2 = sd2 * s2 / (s2 + W * sd2)  # c_σ², (B,)
+            var = self.sigma_y.to(D) ** 2 + r2[:, None] * white + c2[:, None] * constant  # (B, n)
             w = (self.y.to(D) - self.A(D)) / var
             score = lin.vjp(self.A.adjoint(w), last=True)
             self.num_vjp += lin.num_vjp
