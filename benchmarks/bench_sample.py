@@ -8,7 +8,8 @@ and chi2/obs (the fit of the posterior mean) measures quality. Without --model a
 initialized network of the chosen configuration is used (speed does not depend on training;
 the fit numbers then mean nothing; an untrained network has no data covariance, so the "data"
 and "auto" MMPS lines then use the network's Jacobian only). Each line: sampler, steps, guidance
-(MMPS with its Jacobian source: auto, network, data), network evaluations (NFE) and backward
+(MMPS with its Jacobian source: auto, network, data; DPS with the white-data variance or,
+"dps-data", the data covariance's), network evaluations (NFE) and backward
 passes per sample, samples/s, its ratio to the research-code baseline measured in the same run,
 and, with observations, the chi-square per observation of the posterior mean. The baseline is the
 research code's setting: midpoint steps with DPS-like guidance, 2048 steps (4096 evaluations,
@@ -90,15 +91,17 @@ def main() -> None:
           f"({platform.processor() or platform.machine()}, torch {torch.__version__})")
     cov = getattr(net, "data_covariance", None)
     cov = None if cov is None else (cov.basis.to(args.device), cov.eigenvalues.to(args.device), cov.floor)
+    # "": DPS with the white-data variance (the baseline's); "data": DPS with the data covariance
     cases = [("midpoint", args.baseline_steps, "dps", ""), ("heun", 32, "none", ""), ("dpmpp_2m", 32, "none", ""),
              ("heun", 32, "mmps", "auto"), ("heun", 32, "mmps", "network"), ("heun", 32, "mmps", "data"),
-             ("heun", 64, "mmps", "auto"), ("heun", 32, "dps", "")]
+             ("heun", 64, "mmps", "auto"), ("heun", 32, "dps", ""), ("heun", 32, "dps", "data")]
     base_rate = None
     for sampler, steps, guidance, jacobian in cases:
         start = time.perf_counter()
         res = sample(net, num_samples=args.samples, channels=C, length=W, steps=steps, sampler=sampler,
                      observations=obs if guidance != "none" else None, guidance=guidance, seed=0,
-                     batch_size=args.samples, device=args.device, data_covariance=cov,
+                     batch_size=args.samples, device=args.device,
+                     data_covariance=cov if guidance == "mmps" or jacobian else None,
                      mmps_jacobian=jacobian if cov is not None and jacobian else "network",
                      project_scalar_rows=[i for i, k in enumerate(meta["kind"]) if k == "scalar"])
         wall = time.perf_counter() - start

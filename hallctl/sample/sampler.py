@@ -343,7 +343,7 @@ def sample(
                           jacobian=mmps_jacobian, network_sigma_max=mmps_network_sigma)
         else:
             guided = DPS(inner, A, y, sigma_y, sigma_data=sigma_data, sigma_threshold=guidance_sigma_max,
-                         constant_rows=sorted({*projected, *fixed}))
+                         constant_rows=sorted({*projected, *fixed}), data_covariance=data_covariance)
         D = constrain(guided)
 
     report = resolve(report)
@@ -423,6 +423,9 @@ def sample(
         settings["mmps_jacobian"] = guided.jacobian if data_covariance is not None else "network"
         settings["mmps_network_sigma"] = float(mmps_network_sigma)
         settings["mmps_data_covariance_evaluations"] = int(guided.num_data)
+    if isinstance(guided, DPS):
+        settings["dps_variance"] = "data covariance" if data_covariance is not None else "white"
+        settings["dps_contracted_updates"] = int(guided.num_contracted)
     if guided is not None:
         settings["guidance_sigma_max"] = None if math.isinf(guidance_sigma_max) else float(guidance_sigma_max)
     return SampleResult(x=torch.cat(chunks), nfe_per_sample=int(nfe), settings=settings)

@@ -24,9 +24,16 @@ the high-σ steps from over-fitting. One forward and one backward pass per evalu
 
 It is exact for data of exactly that structure (white profiles, constant scalar rows) and
 non-overlapping observations. Smooth, correlated profiles have a much smaller Var[x_0 | x_σ] at a
-point than r_σ² and correlated observations, which DPS cannot see without the covariance; there
-it under-weights the data (see ``tests/sample/test_exact_posterior.py``), and MMPS is the method
-to use.
+point than r_σ², and correlated observations, which that model cannot see.
+
+**With the data covariance** (``data_covariance``, stored in every model file hallctl trains) the
+variance model is the Gaussian with the data's covariance instead: the full n × n matrix
+Σ_y + σ² A J_G Aᵀ (``guidance/gaussian.py``, no backward pass), solved whitened in float64, with the
+network's own Jᵀ for the direction, still one backward pass. That is exact for Gaussian data of
+that covariance, smooth and correlated ones included (``tests/sample/test_exact_posterior.py``).
+Where a network's Jᵀ is inconsistent with that covariance (an update that moves the observed
+values by more than their residual, as at noise levels it was rarely trained on) the update is
+scaled back to the residual's length.
 
 References:
     Diffusion Posterior Sampling for General Noisy Inverse Problems (Chung et al., 2022),
@@ -45,7 +52,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from hallctl.sample.guidance.gaussian import DataMoments
 from hallctl.sample.guidance.linearize import Linearization
+from hallctl.sample.guidance.mmps import contract_update, psd_solve
 from hallctl.sample.interfaces import Denoiser, LinearOperator
 
 __all__ = ["DPS", "observation_weights"]
@@ -75,9 +84,12 @@ class DPS:
         sigma_data: σ_d, the data standard deviation the rows were normalized to (0.5).
         constant_rows: scalar rows (constant along z), whose observations get c_σ².
         sigma_threshold: guide only while σ ≤ this (default: always).
+        data_covariance: (U, λ[, ν]) of the data (see ``guidance/mmps.py``), or None for the
+            white-data variance model.
 
     Attributes:
         num_vjp: backward passes taken so far (per batch, i.e. per sample).
+        num_contracted: evaluations × samples whose update was scaled back (data covariance only).
     """
 
     denoiser: Denoiser
@@ -87,13 +99,18 @@ class DPS:
     sigma_data: float = 0.5
     constant_rows: Sequence[int] = ()
     sigma_threshold: float = math.inf
+    data_covariance: tuple | None = None
     num_vjp: int = field(default=0, init=False)
+    num_contracted: int = field(default=0, init=False)
     _weights: Tensor | None = field(default=None, init=False, repr=False)
+    _moments: DataMoments | None = field(default=None, init=False, repr=False)
 
     def __call__(self, x: Tensor, sigma: Tensor) -> Tensor:
         if float(sigma.max()) > self.sigma_threshold:
             return self.denoiser(x, sigma)
         lin = Linearization(self.denoiser, x, sigma)
+        if self.data_covariance is not None:
+            return self._covariance_guided(lin, sigma)
         with torch.no_grad():
             D = lin.D
             if self._weights is None:
@@ -107,3 +124,20 @@ class DPS:
             score = lin.vjp(self.A.adjoint(w), last=True)
             self.num_vjp += lin.num_vjp
             return D + s2[:, None, None] * score
+
+    def _covariance_guided(self, lin: Linearization, sigma: Tensor) -> Tensor:
+        """D + σ² Jᵀ Ãᵀ (I + σ² Ã J_G Ãᵀ)⁻¹ S⁻¹(y − A D), scaled back where inconsistent."""
+        with torch.no_grad():
+            D, f64 = lin.D, torch.float64
+            if self._moments is None:
+                self._moments = DataMoments(self.data_covariance, self.A, self.sigma_y, (D.shape[1], D.shape[2]))
+            s_y = self.sigma_y.to(device=D.device, dtype=f64)
+            r = (self.y.to(device=D.device, dtype=f64) - self.A(D).to(f64)) / s_y  # whitened residual
+            w = psd_solve(self._moments.system(sigma, D), r)
+            s2 = sigma.to(D.dtype) ** 2
+            update = s2[:, None, None] * lin.vjp(self.A.adjoint((w / s_y).to(D.dtype)), last=True)
+            self.num_vjp += lin.num_vjp
+            moved = self.A(update).to(f64) / s_y
+            self.num_contracted += int((torch.linalg.vector_norm(moved, dim=-1)
+                                        > (1 + 1e-6) * torch.linalg.vector_norm(r, dim=-1)).sum())
+            return D + contract_update(update, moved, r)

@@ -51,7 +51,8 @@ covariance at hand (``data_covariance``, stored in every model file hallctl trai
 J_G above ``network_sigma_max`` and for any sample whose network update fails the contraction
 test, and the network's J below it (``jacobian="auto"``); ``"network"`` always uses the network
 (scaling inconsistent updates back), ``"data"`` always J_G, which needs no backward pass at all.
-With J_G everything is analytic: Ã U is computed once, and each evaluation solves an n × n system.
+With J_G everything is analytic (``guidance/gaussian.py``): Ã U is computed once, and each
+evaluation solves an n × n system.
 
 The n × n system is assembled column by column with n products Jᵀ(Ãᵀ e_k); those n products
 also give the update D_y − D = σ² Σ_k w̃_k Jᵀ Ãᵀ e_k, so the exact path costs one forward and n
@@ -73,6 +74,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from hallctl.sample.guidance.gaussian import DataMoments
 from hallctl.sample.guidance.linearize import Linearization
 from hallctl.sample.interfaces import Denoiser, LinearOperator
 
@@ -185,8 +187,7 @@ class MMPS:
     num_vjp: int = field(default=0, init=False)
     num_contracted: int = field(default=0, init=False)
     num_data: int = field(default=0, init=False)
-    _AU: Tensor | None = field(default=None, init=False, repr=False)
-    _AAt: Tensor | None = field(default=None, init=False, repr=False)
+    _moments: DataMoments | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.solver not in _SOLVERS:
@@ -210,31 +211,13 @@ class MMPS:
         return self.jacobian == "data" or float(sigma.min()) > self.network_sigma_max
 
     def _data_update(self, D: Tensor, sigma: Tensor, r: Tensor) -> tuple[Tensor, Tensor]:
-        """(update, moved) with J = J_G = U diag(g) Uᵀ + g_ν (I − U Uᵀ), g = λ/(λ + σ²), g_ν = ν/(ν + σ²),
-        for Σ = U diag(λ) Uᵀ + ν(I − U Uᵀ); r is the whitened residual (B, n)."""
-        f64 = torch.float64
-        U, lam, *rest = self.data_covariance  # type: ignore[misc]
-        U, lam = U.to(device=D.device, dtype=f64), lam.to(device=D.device, dtype=f64)
-        nu = float(rest[0]) if rest else 0.0
-        s_y = self.sigma_y.to(device=D.device, dtype=f64)
-        if self._AU is None:  # Ã U (n, r): the whitened observations of each eigenvector; and Ã Ãᵀ (n, n)
-            cols = U.T.reshape(-1, D.shape[1], D.shape[2]).to(D.dtype)
-            self._AU = (self.A(cols).to(f64) / s_y).T
-            eye = torch.eye(s_y.numel(), dtype=D.dtype, device=D.device)
-            self._AAt = self.A(self.A.adjoint(eye)).to(f64) / s_y[:, None] / s_y[None, :]
-        AU, s2 = self._AU, sigma.to(device=D.device, dtype=f64) ** 2
-        g = lam / (lam + s2[:, None])  # (B, r)
-        g_nu = (nu / (nu + s2))[:, None, None]  # (B, 1, 1)
-        # M̃ = σ² Ã J_G Ãᵀ, positive semi-definite (Ã(I − UUᵀ)Ãᵀ = ÃÃᵀ − (ÃU)(ÃU)ᵀ is)
-        M = s2[:, None, None] * ((AU * g[:, None, :]) @ AU.T + g_nu * (self._AAt - AU @ AU.T))
+        """(update, moved) with J = J_G of the data covariance (``guidance/gaussian.py``); r is the
+        whitened residual (B, n)."""
+        if self._moments is None:
+            self._moments = DataMoments(self.data_covariance, self.A, self.sigma_y, (D.shape[1], D.shape[2]))
+        M = self._moments.system(sigma, D)
         w = psd_solve(M, r)
-        Uw = w @ AU  # (B, r): Uᵀ Ãᵀ w
-        update = (Uw * g) @ U.T  # (B, C·W)
-        if nu > 0:
-            Atw = self.A.adjoint((w / s_y).to(D.dtype)).reshape(w.shape[0], -1).to(f64)
-            update = update + g_nu[:, :, 0] * (Atw - Uw @ U.T)
-        update = s2[:, None] * update
-        return update.reshape(D.shape).to(D.dtype), (M @ w[..., None])[..., 0]
+        return self._moments.update(w, sigma, D), (M @ w[..., None])[..., 0]
 
     def __call__(self, x: Tensor, sigma: Tensor) -> Tensor:
         if float(sigma.max()) > self.sigma_threshold:
