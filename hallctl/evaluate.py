@@ -25,6 +25,7 @@ mean and the posterior sd in units of the observation's σ (the worst over the t
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -37,7 +38,7 @@ import numpy as np
 from hallctl.data.normalize import denormalize
 from hallctl.data.store import atomic_write, read_dataset
 from hallctl.errors import DataError, ModelError, ProjectError
-from hallctl.project import Project
+from hallctl.project import Project, SampleSection, check_range
 from hallctl.report import Reporter, resolve
 from hallctl.scores import (
     crps_ensemble,
@@ -72,6 +73,9 @@ def parse_sweep(items: list[str]) -> dict[str, list[Any]]:
             sweep[key] = [SWEEP_KEYS[key](v.strip()) for v in values.split(",") if v.strip()]
         except ValueError:
             raise ProjectError(f"--sweep {item!r}: values of {key} must be {SWEEP_KEYS[key].__name__}") from None
+        meta = {f.name: dict(f.metadata) for f in dataclasses.fields(SampleSection)}[key]
+        for v in sweep[key]:  # the same choices and ranges as the [sample] key of that name
+            check_range(v, meta, f"--sweep {key}")
     return sweep
 
 
@@ -179,11 +183,12 @@ def posterior_scores(post: Posterior, truth: np.ndarray, obs: Any, norm: dict[st
     y, sy = obs.y.numpy(), obs.sigma_y.numpy()
     mean_pred = weighted_mean(pred, w)
     sd_pred = np.sqrt(np.maximum(weighted_mean((pred - mean_pred) ** 2, w), 0.0))
+    calibration = {f"{lvl:.1f}": interval_coverage(x, truth, lvl, w).mean(axis=1).tolist() for lvl in LEVELS}
     return {
         "rel_error_pct": rel,
-        "coverage50": interval_coverage(x, truth, 0.5, w).mean(axis=1).tolist(),
-        "coverage90": interval_coverage(x, truth, 0.9, w).mean(axis=1).tolist(),
-        "calibration": {f"{lvl:.1f}": interval_coverage(x, truth, lvl, w).mean(axis=1).tolist() for lvl in LEVELS},
+        "coverage50": calibration["0.5"],  # LEVELS holds 0.5 and 0.9: each level is computed once
+        "coverage90": calibration["0.9"],
+        "calibration": calibration,
         "crps": (crps_ensemble(x, truth, w).mean(axis=1) / sigma_d).tolist(),
         "chi2_per_obs": float((((mean_pred - y) / sy) ** 2).mean()),
         "known_residual_over_sigma": ((mean_pred[known] - y[known]) / sy[known]).tolist(),

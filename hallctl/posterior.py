@@ -104,7 +104,7 @@ def sampler_kwargs(cfg: Any) -> dict[str, Any]:
             "mmps_jacobian": cfg.mmps_jacobian, "mmps_network_sigma": cfg.mmps_network_sigma}
 
 
-def _covariance(precond: Any) -> tuple[Any, Any] | None:
+def _covariance(precond: Any) -> tuple[Any, Any, float] | None:
     cov = getattr(precond, "data_covariance", None)
     return None if cov is None else cov.factors()
 

@@ -55,6 +55,7 @@ __all__ = [
     "SplitSection",
     "ThrusterSection",
     "TrainSection",
+    "check_range",
     "default_priors",
     "find_project_file",
     "load_project",
@@ -174,7 +175,8 @@ def _coerce(value: Any, tp: Any, key: str, where: str) -> Any:
     raise bad  # pragma: no cover - unknown annotation
 
 
-def _check_range(value: Any, meta: dict[str, Any], key: str) -> None:
+def check_range(value: Any, meta: dict[str, Any], key: str) -> None:
+    """Raise ProjectError (one line) when ``value`` breaks the choices or range of a field's metadata."""
     if "choices" in meta and value not in meta["choices"]:
         raise ProjectError(f"{key} = {value!r} is not allowed; choose one of: {', '.join(map(str, meta['choices']))}")
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -253,7 +255,7 @@ def _build_section(name: str, table: Any, base: Any) -> Any:
             values[key] = _build_priors(_merge_priors(base.params, value, full), full)
             continue
         v = _coerce(value, hints[key], key, f"{name}.")
-        _check_range(v, dict(fields[key].metadata), full)
+        check_range(v, dict(fields[key].metadata), full)
         values[key] = v
     section = dataclasses.replace(base, **values)
     _check_section(name, section)

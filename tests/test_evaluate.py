@@ -83,6 +83,12 @@ def test_parse_sweep() -> None:
         parse_sweep(["step=32"])
     with pytest.raises(ProjectError, match="must be int"):
         parse_sweep(["steps=many"])
+    with pytest.raises(ProjectError, match="choose one of: auto, network, data"):
+        parse_sweep(["mmps_jacobian=nope"])
+    with pytest.raises(ProjectError, match="choose one of: mmps, dps, none"):
+        parse_sweep(["guidance=ddim"])
+    with pytest.raises(ProjectError, match="out of range"):
+        parse_sweep(["steps=0"])
 
 
 def test_weighted_scores_reduce_to_the_ensemble_ones_and_to_a_point_forecast() -> None:

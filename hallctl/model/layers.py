@@ -177,9 +177,7 @@ class MPConv(nn.Module):
         if isinstance(gain, Tensor):
             w = w * gain
         w = w.to(x.dtype)
-        if w.ndim == 2:
-            return F.linear(x, w)
-        return F.conv1d(x, w, padding=w.shape[-1] // 2)
+        return F.linear(x, w) if w.ndim == 2 else F.conv1d(x, w, padding=w.shape[-1] // 2)
 
 
 # Eq. (75)

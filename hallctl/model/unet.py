@@ -83,21 +83,19 @@ class Block(nn.Module):
             x = downsample(x)
         elif self.resample == "up":
             x = upsample(x)
-        if self.flavor == "enc":
-            if self.conv_skip is not None:
-                x = self.conv_skip(x)
-            x = normalize(x, dim=1)  # pixel norm
+        project = self.conv_skip if self.conv_skip is not None else (lambda v: v)  # width change, 1×1
+        if self.flavor == "enc":  # encoder: project first, then unit RMS across channels at every z
+            x = normalize(project(x), dim=1)
         # fused: MP-SiLU's division by 0.596 (Eq. 81) is folded into the next layer's gain
         silu, g = (F.silu, 1 / SILU_RMS) if self.fused else (mp_silu, 1.0)
         r = self.conv_res0(silu(x), gain=g)
-        c = self.emb_linear(emb, gain=self.emb_gain) + 1
-        r = silu(r * c.unsqueeze(2).to(r.dtype))
+        scale = 1 + self.emb_linear(emb, gain=self.emb_gain)  # (B, C_out): per-channel modulation
+        r = silu(r * scale[:, :, None].to(r.dtype))
         if self.training and self.dropout > 0:
             r = F.dropout(r, p=self.dropout)
         r = self.conv_res1(r, gain=g)
-        if self.flavor == "dec" and self.conv_skip is not None:
-            x = self.conv_skip(x)
-        x = mp_sum(x, r, t=T_RES)
+        main = project(x) if self.flavor == "dec" else x  # decoder: the skip path is projected last
+        x = mp_sum(main, r, t=T_RES)
         if self.attn is not None:
             x = self.attn(x)
         if self.fused:
@@ -191,8 +189,9 @@ class UNet(nn.Module):
                 labels = torch.zeros(x.shape[0], self.emb_label.weight.shape[1], device=x.device)
             emb = mp_sum(emb, self.emb_label(labels.to(emb.dtype) * self.label_scale), t=T_LABEL)
         emb = mp_silu(emb)
-        x = torch.cat([x, torch.ones_like(x[:, :1])], dim=1)
-        skips = []
+        ones = x.new_ones(x.shape[0], 1, x.shape[2])  # the constant channel: biases and the domain's edges
+        x = torch.cat([x, ones], dim=1)
+        skips: list[Tensor] = []
         for name, module in self.enc.items():
             x = module(x) if name.endswith("_conv") else module(x, emb)
             skips.append(x)

@@ -156,7 +156,9 @@ def _guidance_observations(
     A = parts[0][0] if len(parts) == 1 else StackedOperator([p[0] for p in parts])
     if hasattr(A, "to"):
         A = A.to(device=device, dtype=dtype)
-    y = torch.cat([p[1].reshape(-1).to(torch.float64) for p in parts]).to(device=device, dtype=dtype)
+    ys = [torch.as_tensor(p[1], dtype=torch.float64) for p in parts]  # each (n_i,) or (B, n_i)
+    lead = torch.broadcast_shapes(*(t.shape[:-1] for t in ys))
+    y = torch.cat([t.expand(*lead, t.shape[-1]) for t in ys], dim=-1).to(device=device, dtype=dtype)
     sigma_y = torch.cat([p[2].reshape(-1).to(torch.float64) for p in parts]).to(device=device, dtype=dtype)
     return A, y, sigma_y
 
