@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from hallctl.generate import campaign
+from hallctl.commands import generate as campaign
 from hallctl.project import load_project
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hallctl.data import normalize
+from hallctl.commands import normalize
 from hallctl.data.store import make_provenance, read_raw_shard, write_raw_shard
 from hallctl.project import load_project
 from tests.data.synthetic import synthetic_records

@@ -28,11 +28,19 @@ import torch
 
 from hallctl.data.normalize import denormalize
 from hallctl.data.store import read_dataset
-from hallctl.evaluate import synthetic_observations
+from hallctl.evaluation import synthetic_observations
 from hallctl.model import ModelConfig, build_precond
 from hallctl.model.io import load_model
 from hallctl.project import Project
-from hallctl.sample import build_observations, fit_report, sample
+from hallctl.sample import (
+    Conditioning,
+    GuidanceOptions,
+    Schedule,
+    build_observations,
+    fit_report,
+    make_solver,
+    sample,
+)
 
 CONFIGS = {
     "tiny": (ModelConfig(channels=32, channel_mult=(1, 2), num_blocks=1, attn_resolutions=(16,),
@@ -58,7 +66,8 @@ def observations(meta: dict, truth_file: str | None):
     if truth_file:
         ds = read_dataset(truth_file)
         truth = denormalize(ds.tensor[0].astype(float), meta)
-        return build_observations(synthetic_observations(truth, meta, Project(), np.random.default_rng(0)), meta)
+        entries = synthetic_observations(truth, meta, Project().evaluate, np.random.default_rng(0))
+        return build_observations(entries, meta)
     entries = [{"field": "ui_1", "z": z, "value": 2e4 * z / 0.08, "std": 500.0} for z in np.linspace(0.015, 0.075, 15)]
     entries += [{"field": "discharge_voltage_v", "z": "", "value": 1.1, "std": 0.01},
                 {"field": "anode_mass_flow_rate_kg_s", "z": "", "value": 0.9, "std": 0.01}]
@@ -98,12 +107,12 @@ def main() -> None:
     base_rate = None
     for sampler, steps, guidance, jacobian in cases:
         start = time.perf_counter()
-        res = sample(net, num_samples=args.samples, channels=C, length=W, steps=steps, sampler=sampler,
-                     observations=obs if guidance != "none" else None, guidance=guidance, seed=0,
-                     batch_size=args.samples, device=args.device,
-                     data_covariance=cov if guidance == "mmps" or jacobian else None,
-                     mmps_jacobian=jacobian if cov is not None and jacobian else "network",
-                     project_scalar_rows=[i for i, k in enumerate(meta["kind"]) if k == "scalar"])
+        options = GuidanceOptions(mmps_jacobian=jacobian if cov is not None and jacobian else "network")
+        conditioning = Conditioning(guidance, obs if guidance != "none" else None, options=options,
+                                    projected=[i for i, k in enumerate(meta["kind"]) if k == "scalar"],
+                                    data_covariance=cov if guidance == "mmps" or jacobian else None)
+        res = sample(net, conditioning, make_solver(sampler), num_samples=args.samples, shape=(C, W),
+                     schedule=Schedule(steps=steps), seed=0, batch_size=args.samples, device=args.device)
         wall = time.perf_counter() - start
         rate = args.samples / wall
         base_rate = base_rate or rate

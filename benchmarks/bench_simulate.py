@@ -1,4 +1,4 @@
-"""Benchmark: one 2 ms hall_diffusion simulation on one core (physics.md §14, §17).
+"""Benchmark: one 2 ms hall_diffusion simulation on one core (docs/physics.md §14, §17).
 
 Configuration: SPT-100 (hall_diffusion field), 128 cells, Xe⁺–Xe³⁺, Braginskii, MultiLogBohm
 profile, WallSheath BNSiO2, ion wall losses, 300 V, 5 mg/s. Prints the compile (or cache-load)
@@ -28,9 +28,9 @@ import numpy as np
 from hallctl.sim import SimConfig, simulate
 
 BASELINE_US_PER_STEP = 58.0
-"""A straightforward numba implementation of physics.md (whole loop compiled, temporaries
+"""A straightforward numba implementation of docs/physics.md (whole loop compiled, temporaries
 allocated in the kernels): 56–60 µs/step for this configuration on this kind of machine
-(physics.md §17). Kept as a documented figure, not re-measured."""
+(docs/physics.md §17). Kept as a documented figure, not re-measured."""
 
 
 def main() -> None:
@@ -70,7 +70,7 @@ def main() -> None:
         print(f"run {k + 1}: status={r.status} wall={r.wall_s:.3f} s steps={r.steps} us/step={us:.2f} "
               f"I_d={r.performance['discharge_current_A']:.4f} A thrust={r.performance['thrust_N'] * 1e3:.3f} mN")
     print(f"best: {min(times):.2f} us/step, median: {float(np.median(times)):.2f} us/step")
-    print(f"baseline (straightforward numba, physics.md §17, not re-measured): {BASELINE_US_PER_STEP:.0f} us/step")
+    print(f"baseline (straightforward numba, docs/physics.md §17, not re-measured): {BASELINE_US_PER_STEP:.0f} us/step")
 
 
 if __name__ == "__main__":

@@ -39,9 +39,9 @@ import torch
 
 from hallctl.model import ModelConfig, TrainSettings, build_precond
 from hallctl.model.ema import PowerEMA
+from hallctl.model.loop import Trainer
 from hallctl.model.loss import edm_loss
 from hallctl.model.runtime import native_cpu_bf16, set_fused
-from hallctl.model.trainer import Trainer
 from hallctl.report import Reporter
 
 BATCH, ROWS, LENGTH = 64, 25, 64
@@ -78,7 +78,7 @@ class Quiet(Reporter):
 
 
 def hallctl_step(cfg, data, device, *, amp: torch.dtype | None, compile: bool) -> Trainer:
-    settings = TrainSettings(batch_size=BATCH, device=str(device), compile=compile, lr_ref=1e-3)
+    settings = TrainSettings(batch_size=BATCH, device=str(device), compile=compile, lr_ref=1e-3, grad_clip=0.0)
     run_dir = Path(tempfile.mkdtemp(dir=_TMP.name))
     return Trainer(
         data.cpu(),

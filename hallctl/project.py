@@ -282,8 +282,8 @@ def _check_section(name: str, s: Any) -> None:
             raise ProjectError(f"normalize.log_fields names {unknown[0]!r}, which is not in normalize.fields")
     if name == "train" and not s.ema_stds:
         raise ProjectError("train.ema_stds must list at least one EMA length (e.g. [0.05, 0.1])")
-    if name == "train" and any(not 0 < x < 0.3 for x in s.ema_stds):
-        raise ProjectError("train.ema_stds values must lie in (0, 0.3)")
+    if name == "train" and any(not 0 < x < 0.28 for x in s.ema_stds):
+        raise ProjectError("train.ema_stds values must lie in (0, 0.28)")
     if name == "evaluate" and (len(s.observe_z_channel_lengths) != 2
                                or s.observe_z_channel_lengths[0] >= s.observe_z_channel_lengths[1]):
         raise ProjectError("evaluate.observe_z_channel_lengths must be [start, end] with start < end")

@@ -138,7 +138,7 @@ PARAMETER_NAMES = (
 
 
 def default_priors() -> dict[str, Prior]:
-    """The research campaign's priors (physics.md §10.1)."""
+    """The research campaign's priors (docs/physics.md §10.1)."""
     ln = math.log
     return {
         "anom_minimum": Prior("lognormal", mean=ln(0.05), std=ln(10.0), low=0.0, high=1.0),
@@ -209,7 +209,7 @@ class SplitSection:
 
 @dataclass(frozen=True)
 class ModelSection:
-    """EDM2 1D U-Net (maps 1:1 onto hallctl.model.config.ModelConfig)."""
+    """EDM2 1D U-Net (maps 1:1 onto hallctl.model.build.ModelConfig)."""
 
     channels: int = opt(64, "base width C_0", min=1)
     channel_mult: list[int] = opt([1, 2, 3, 4], "width multiplier per level (levels = its length)")

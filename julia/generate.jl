@@ -1,7 +1,7 @@
 # hallctl's driver for HallThruster.jl (v0.21.x), called by the julia backend through juliacall.
 #
 # Each simulation arrives as the path of a HallThruster.jl JSON input written by
-# hallctl.backends.hallthruster_input; the batch runs on Julia threads (`-t` of hallctl generate
+# hallctl.sim.hallthruster_json; the batch runs on Julia threads (`-t` of hallctl generate
 # sets JULIA_NUM_THREADS before Julia starts). Every result is a Dict of plain arrays and numbers
 # in the same names and SI units the native backend produces; a failed run returns its status and
 # reason instead of throwing, so one bad simulation never ends a campaign.

@@ -88,7 +88,7 @@ def write_tiny_project(folder: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_campaign(tmp_path_factory) -> Path:
     """A generated tiny campaign (real simulations), shared by the tests that only read it."""
-    from hallctl.generate import campaign
+    from hallctl.commands import generate as campaign
     from hallctl.project import load_project
 
     path = write_tiny_project(tmp_path_factory.mktemp("campaign"))
@@ -101,8 +101,7 @@ def tiny_trained(tiny_campaign: Path, tmp_path_factory) -> Path:
     """The tiny campaign normalized, split and trained for a few steps (a copy, to keep the campaign clean)."""
     import shutil
 
-    from hallctl import train
-    from hallctl.data import normalize, split
+    from hallctl.commands import normalize, split, train
     from hallctl.project import load_project
 
     folder = tmp_path_factory.mktemp("trained")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from hallctl.commands.train import model_config
 from hallctl.model import build_precond
 from hallctl.project import load_project
-from hallctl.train import model_config
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 

@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
+from hallctl.commands.evaluate import parse_sweep
 from hallctl.errors import ProjectError
-from hallctl.evaluate import crps_ensemble, energy_distance, importance_weights, interval_coverage, parse_sweep
+from hallctl.evaluation import crps_ensemble, energy_distance, importance_weights, interval_coverage
 from hallctl.scores import effective_sample_size, weighted_quantile
 
 

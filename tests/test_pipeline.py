@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from hallctl import pipeline
+from hallctl.commands import pipeline
 from hallctl.project import load_project
 from tests.conftest import write_tiny_project
 

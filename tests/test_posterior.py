@@ -5,28 +5,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from hallctl import posterior
+from hallctl.commands import sample as posterior
+from hallctl.commands.common import model_path
 from hallctl.data.normalize import denormalize
 from hallctl.data.store import read_dataset, read_samples
-from hallctl.evaluate import synthetic_observations
+from hallctl.evaluation import synthetic_observations
 from hallctl.model.io import load_model
 from hallctl.project import load_project
 from hallctl.sample import build_observations, fit_report
+from hallctl.sample.draw import SamplerSettings, draw
 
 
 def _setup(tiny_trained):
     project = load_project(tiny_trained)
-    net, meta = load_model(posterior.model_path(project))
+    net, meta = load_model(model_path(project))
     norm = meta["dataset"]["normalization"]
     truth = read_dataset(project.data_dir / "val_large.h5").tensor[0].astype(float)
-    entries = synthetic_observations(denormalize(truth, norm), norm, project, np.random.default_rng(0))
+    entries = synthetic_observations(denormalize(truth, norm), norm, project.evaluate, np.random.default_rng(0))
     return project, net, norm, build_observations(entries, norm)
 
 
-def _draw(net, norm, **kw):
-    args = {"num_samples": 8, "batch_size": 8, "steps": 8, "sampler": "heun", "guidance": "mmps", "sigma_min": 0.002,
-            "sigma_max": 80.0, "rho": 7.0, "churn": 0.0, "seed": 3, "device": "cpu"}
-    return posterior.draw(net, norm, **{**args, **kw})
+def _draw(net, norm, observations=None, fixed=None, **kw):
+    settings = SamplerSettings(**{"batch_size": 8, "steps": 8, "seed": 3, **kw})
+    return draw(net, norm, settings, num_samples=8, device="cpu", observations=observations, fixed=fixed)
 
 
 def test_conditioning_moves_samples_toward_the_observations(tiny_trained):
@@ -75,7 +76,7 @@ def _tight(obs_entries, norm):
 def test_learned_jacobian_never_throws_samples_off_the_data(tiny_trained):
     project, net, norm, _ = _setup(tiny_trained)
     truth = read_dataset(project.data_dir / "val_large.h5").tensor[0].astype(float)
-    entries = synthetic_observations(denormalize(truth, norm), norm, project, np.random.default_rng(1))
+    entries = synthetic_observations(denormalize(truth, norm), norm, project.evaluate, np.random.default_rng(1))
     obs = _tight(entries, norm)
     assert net.data_covariance is not None  # every model hallctl trains carries it
     for jacobian in ("network", "auto", "data"):

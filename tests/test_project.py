@@ -8,10 +8,10 @@ import tomllib
 import numpy as np
 import pytest
 
+from hallctl.commands.project import render_project, write_project_file
 from hallctl.errors import ProjectError
 from hallctl.priors import Prior
 from hallctl.project import Project, default_priors, load_project, parse_override, project_from_dict
-from hallctl.project_template import render_project, write_project_file
 
 
 def test_defaults_when_no_file(tmp_path, monkeypatch):

@@ -17,12 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from hallctl.backends.hallthruster_input import to_hallthruster_input
 from hallctl.backends.julia_probe import JuliaStatus, check_julia
 from hallctl.errors import BackendError, HallctlError
-from hallctl.generate.records import SimOutcome
-from hallctl.generate.setup import SimJob
+from hallctl.jobs import SimJob, SimOutcome
 from hallctl.sim.config import SimConfig
+from hallctl.sim.hallthruster_json import to_hallthruster_input
 
 __all__ = ["check_backend", "driver_path", "run_julia"]
 

@@ -18,8 +18,7 @@ import numpy as np
 
 from hallctl import report
 from hallctl.errors import HallctlError
-from hallctl.generate.records import RECORD_FIELDS, SERIES_NAMES, SimOutcome
-from hallctl.generate.setup import SimJob
+from hallctl.jobs import RECORD_FIELDS, SERIES_NAMES, SimJob, SimOutcome
 from hallctl.sim import Result, SimConfig, simulate
 
 __all__ = ["outcome_from_result", "run_native"]

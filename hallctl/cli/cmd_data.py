@@ -31,7 +31,7 @@ def normalize(
       hallctl normalize
       hallctl normalize --resolution 64 --norm-from old/normalized.h5
     """
-    from hallctl.data import normalize as norm
+    from hallctl.commands import normalize as norm
 
     project = load_project(project_file, set_ or [], extra={"normalize": {"resolution": resolution}})
     reporter = RichReporter(quiet=quiet)
@@ -61,7 +61,7 @@ def split(
       hallctl split
       hallctl split --val-small 0.01 --val-large 0.1
     """
-    from hallctl.data import split as splitter
+    from hallctl.commands import split as splitter
 
     project = load_project(project_file, set_ or [], extra={"split": {
         "val_small": val_small, "val_large": val_large, "seed": seed}})

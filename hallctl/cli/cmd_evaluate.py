@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from hallctl.cli.console import RichReporter, err
 from hallctl.cli.options import ProjectArg, QuietOpt, SetOpt
 from hallctl.project import load_project
+
+if TYPE_CHECKING:
+    from hallctl.commands.evaluate import EvaluationResult
 
 __all__ = ["register"]
 
@@ -39,7 +42,7 @@ def evaluate(
       hallctl evaluate --model runs/default/ema-0.1.safetensors
       hallctl evaluate configs/tiny.toml --sweep steps=32,64,128 --sweep guidance=mmps,dps
     """
-    from hallctl import evaluate as ev
+    from hallctl.commands import evaluate as ev
 
     project = load_project(project_file, set_ or [], extra={"evaluate": {"num_truths": num_truths,
                                                                         "dataset": dataset}})
@@ -54,9 +57,9 @@ def evaluate(
               soft_wrap=True)
 
 
-def show_evaluation(reporter: RichReporter, result) -> None:
+def show_evaluation(reporter: RichReporter, result: EvaluationResult) -> None:
     """The two tables of an evaluation: one line per posterior, then one per row."""
-    from hallctl.evaluate import TABLE_COLUMNS
+    from hallctl.evaluation import TABLE_COLUMNS
 
     reporter.table("evaluation (pooled over rows, ± s.e. over truths; coverage calibrated at 0.5 / 0.9; CRPS "
                    "in normalized units; known scalars in units of their observation sigma)", TABLE_COLUMNS,

@@ -9,7 +9,7 @@ import typer
 
 from hallctl.cli.console import RichReporter, err
 from hallctl.cli.options import ProjectArg, QuietOpt, SetOpt
-from hallctl.project import PARAMETER_NAMES, load_project
+from hallctl.project import PARAMETER_NAMES, Project, load_project
 
 __all__ = ["register"]
 
@@ -39,7 +39,7 @@ def generate(
       hallctl generate configs/tiny.toml --dry-run
       hallctl generate --backend julia -n 1000 --status-file status.txt
     """
-    from hallctl.generate import campaign
+    from hallctl.commands import generate as command
 
     project = load_project(project_file, set_ or [], extra={"generate": {
         "num_sims": num_sims, "threads": threads, "backend": backend, "seed": seed}})
@@ -47,19 +47,19 @@ def generate(
         _print_dry_run(project)
         return
     reporter = RichReporter(quiet=quiet, status_file=status_file)
-    summary = campaign.run(project, force=force, status_file=status_file, report=reporter)
+    summary = command.run(project, force=force, report=reporter)
     failed = ", ".join(f"{k}: {v}" for k, v in summary.failures.items()) or "none"
     err.print(f"[green]done[/green]: {summary.num_sims} simulations in {summary.raw_dir} "
               f"({summary.already_done} earlier, {summary.ran} now: {summary.successes} ok, failures {failed}; "
               f"{summary.sims_per_s:.3g} sims/s on {summary.threads} threads)", soft_wrap=True)
 
 
-def _print_dry_run(project) -> None:
-    from hallctl.generate.campaign import campaign_identity, dry_run
+def _print_dry_run(project: Project) -> None:
+    from hallctl.commands import generate as command
 
-    jobs = dry_run(project, 3)
+    jobs = command.preview(project, 3)
     g = project.generate
-    typer.echo(f"campaign {campaign_identity(project)['campaign_id']}: {g.num_sims} simulations, seed {g.seed}, "
+    typer.echo(f"campaign {command.campaign_id(project)}: {g.num_sims} simulations, seed {g.seed}, "
                f"backend {g.backend}; nothing is simulated (--dry-run)")
     typer.echo(f"{'parameter':<28} {'prior':<44} " + " ".join(f"{'sim ' + str(j.index):>11}" for j in jobs))
     for name in PARAMETER_NAMES:

@@ -25,7 +25,7 @@ def pipeline(
       hallctl pipeline configs/tiny.toml
       hallctl pipeline configs/small.toml --set generate.num_sims=20000
     """
-    from hallctl import pipeline as pipe
+    from hallctl.commands import pipeline as pipe
 
     project = load_project(project_file, set_ or [])
     reporter = RichReporter(quiet=quiet)

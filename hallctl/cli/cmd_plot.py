@@ -9,7 +9,7 @@ import typer
 
 from hallctl.cli.console import err
 from hallctl.cli.options import SetOpt
-from hallctl.project import load_project
+from hallctl.project import PlotSection, load_project
 
 __all__ = ["register"]
 
@@ -21,8 +21,10 @@ ProjOpt = Annotated[Path | None, typer.Option("--project", help="Project file fo
                                               "fields).", show_default=False)]
 
 
-def _defaults(project_file: Path | None, set_: list[str] | None):
-    return load_project(project_file, set_ or []).plot
+def _defaults(project_file: Path | None, set_: list[str] | None) -> PlotSection:
+    from hallctl.commands.plot import figure_defaults
+
+    return figure_defaults(load_project(project_file, set_ or []))
 
 
 def _out(output: Path | None, source: Path, suffix: str, fmt: str) -> Path:
@@ -50,7 +52,7 @@ def samples(
     Example:
       hallctl plot samples runs/default/samples/obs.h5 --fields ui_1,Tev,nu_an,inverse_hall -o post.pdf
     """
-    from hallctl.plot.commands import plot_samples
+    from hallctl.commands.plot import plot_samples
 
     d = _defaults(project, set_)
     path = plot_samples(file, _out(output, file, "profiles", d.format), fields=_split(fields) or d.fields,
@@ -72,7 +74,7 @@ def params(
     Example:
       hallctl plot params runs/default/samples/obs.h5 --names discharge_current_A,thrust_N
     """
-    from hallctl.plot.commands import plot_params
+    from hallctl.commands.plot import plot_params
 
     d = _defaults(project, set_)
     path = plot_params(file, _out(output, file, "params", d.format), names=_split(names), reference=reference,
@@ -90,7 +92,7 @@ def training(
     Example:
       hallctl plot training runs/default -o training.png
     """
-    from hallctl.plot.commands import plot_training
+    from hallctl.commands.plot import plot_training
 
     d = _defaults(project, set_)
     target = output or (run_dir if run_dir.is_dir() else run_dir.parent) / f"training.{d.format}"
@@ -107,7 +109,7 @@ def dataset(
     Example:
       hallctl plot dataset data/normalized.h5
     """
-    from hallctl.plot.commands import plot_dataset
+    from hallctl.commands.plot import plot_dataset
 
     d = _defaults(project, set_)
     err.print(f"wrote {plot_dataset(file, _out(output, file, 'overview', d.format), dpi=d.dpi)}", soft_wrap=True)
@@ -125,7 +127,7 @@ def simulation(
     Example:
       hallctl plot simulation sim.h5 --fields ui_1,Tev,phi,ne
     """
-    from hallctl.plot.commands import plot_simulation
+    from hallctl.commands.plot import plot_simulation
 
     d = _defaults(project, set_)
     path = plot_simulation(file, _out(output, file, "simulation", d.format), fields=_split(fields) or d.fields,

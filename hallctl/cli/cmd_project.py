@@ -9,9 +9,9 @@ import typer
 
 from hallctl.cli.console import err, out
 from hallctl.cli.options import ProjectArg, SetOpt
-from hallctl.doctor import run_checks
+from hallctl.commands.doctor import run_checks
+from hallctl.commands.project import render_project, write_project_file
 from hallctl.project import load_project
-from hallctl.project_template import render_project, write_project_file
 
 __all__ = ["register"]
 

@@ -48,7 +48,7 @@ def sample(
       hallctl sample configs/small.toml --condition obs.csv --steps 64 --guidance dps --ema 0.05
       hallctl sample --num-samples 256 --fix discharge_voltage_v=300
     """
-    from hallctl import posterior
+    from hallctl.commands import sample as posterior
 
     project = load_project(project_file, set_ or [], extra={"sample": {
         "ema": ema, "num_samples": num_samples, "batch_size": batch_size, "steps": steps, "sampler": sampler,

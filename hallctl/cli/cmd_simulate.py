@@ -38,7 +38,7 @@ def simulate(
       hallctl simulate --hallthruster-json input.json --json
       hallctl simulate configs/tiny.toml -o sim.h5 --csv
     """
-    from hallctl import single
+    from hallctl.commands import simulate as single
 
     project = load_project(project_file, set_ or [])
     params = single.parse_params(param or [])

@@ -21,8 +21,8 @@ def _stds(text: str | None) -> list[float] | None:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise ProjectError(f"--posthoc-ema {text!r}: give EMA lengths as numbers, e.g. 0.05,0.1") from None
-    if not values or any(not 0 < v < 0.3 for v in values):
-        raise ProjectError(f"--posthoc-ema {text!r}: EMA lengths must lie in (0, 0.3), e.g. 0.05,0.1")
+    if not values or any(not 0 < v < 0.28 for v in values):  # σ_rel of γ = 0 is 0.2887: the longest EMA
+        raise ProjectError(f"--posthoc-ema {text!r}: EMA lengths must lie in (0, 0.28), e.g. 0.05,0.1")
     return values
 
 
@@ -47,7 +47,7 @@ def train(
       hallctl train configs/tiny.toml --restart --set train.lr_ref=0.005
       hallctl train --posthoc-ema 0.05,0.1,0.15
     """
-    from hallctl import train as trainer
+    from hallctl.commands import train as trainer
 
     project = load_project(project_file, set_ or [], extra={
         "train": {"duration_nimg": duration_nimg, "batch_size": batch_size, "device": device},

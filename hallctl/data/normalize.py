@@ -3,7 +3,7 @@
 Row r of a record is stored as x_r = (g_r(q_r) − μ_r) / s_r with g_r = ln for positive quantities
 (``log_fields``/``log_scalars``) and the identity otherwise; μ_r is the pooled mean over all cells
 of the kept simulations *of the training split* and s_r = std_r / target_std, so every training
-row has std ``target_std`` (model.md §1). The split is known before ``hallctl split`` runs (a hash
+row has std ``target_std`` (docs/model.md §1). The split is known before ``hallctl split`` runs (a hash
 of the [split] seed and the record id, ``hallctl.data.split``), so held-out records never inform
 the normalization; the settings it was fitted with are recorded and ``split`` checks them.
 :func:`denormalize` is the exact inverse. The shards are streamed twice (statistics, then the
@@ -21,21 +21,22 @@ from typing import Any
 import h5py
 import numpy as np
 
+from hallctl.data.normalization import LOG_FLOOR, Normalization
 from hallctl.data.split import assign_splits, split_signature
 from hallctl.data.store import (
     Dataset,
     RawRecords,
     atomic_write,
-    make_provenance,
     read_dataset,
     read_raw_shard,
     write_dataset,
 )
 from hallctl.errors import DataError
-from hallctl.project import NormalizeSection, Project
 from hallctl.report import Reporter, resolve
+from hallctl.sections import NormalizeSection, SplitSection
 
-__all__ = ["NormalizeSummary", "build_rows", "denormalize", "filter_reasons", "normalize_tensor", "run"]
+__all__ = ["NormalizeSummary", "build_rows", "denormalize", "filter_reasons", "normalize_campaign", "normalize_tensor",
+           "raw_shards"]
 
 SCALAR_UNITS = {
     "anode_mass_flow_rate_kg_s": "kg/s", "discharge_voltage_v": "V", "magnetic_field_scale": "",
@@ -43,7 +44,6 @@ SCALAR_UNITS = {
     "anom_minimum": "", "anom_width": "", "anom_slope": "", "anom_step": "", "anom_scale": "", "anom_center": "",
     "discharge_current_A": "A", "thrust_N": "N", "ion_current_A": "A", "anode_efficiency": "",
 }
-_LOG_FLOOR = 1e-30  # positive quantities that are exactly zero (absent charge states) stay finite
 
 
 # ----------------------------------------------------------------------------------------------
@@ -51,23 +51,14 @@ _LOG_FLOOR = 1e-30  # positive quantities that are exactly zero (absent charge s
 # ----------------------------------------------------------------------------------------------
 
 
-def normalize_tensor(phys: np.ndarray, norm: dict[str, Any]) -> np.ndarray:
-    """Physical values (…, R, W) → normalized tensor, rows as in ``norm``."""
-    log = np.asarray(norm["log"], dtype=bool)[:, None]
-    mean = np.asarray(norm["mean"], dtype=float)[:, None]
-    std = np.asarray(norm["std"], dtype=float)[:, None]
-    q = np.asarray(phys, dtype=float)
-    g = np.where(log, np.log(np.maximum(q, _LOG_FLOOR)), q)
-    return (g - mean) / std
+def normalize_tensor(phys: np.ndarray, norm: Normalization | dict[str, Any]) -> np.ndarray:
+    """Physical values (…, R, W) → normalized tensor, rows as in ``norm`` (``Normalization.to_model``)."""
+    return Normalization.of(norm).to_model(phys)
 
 
-def denormalize(x: np.ndarray, norm: dict[str, Any]) -> np.ndarray:
-    """Normalized tensor (…, R, W) → physical units: q_r = g_r⁻¹(x_r s_r + μ_r)."""
-    log = np.asarray(norm["log"], dtype=bool)[:, None]
-    mean = np.asarray(norm["mean"], dtype=float)[:, None]
-    std = np.asarray(norm["std"], dtype=float)[:, None]
-    g = np.asarray(x, dtype=float) * std + mean
-    return np.where(log, np.exp(np.minimum(g, 88.0)), g)  # 88: the largest exponent float32 holds
+def denormalize(x: np.ndarray, norm: Normalization | dict[str, Any]) -> np.ndarray:
+    """Normalized tensor (…, R, W) → physical units (``Normalization.to_physical``)."""
+    return Normalization.of(norm).to_physical(x)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -126,7 +117,7 @@ def _psd_rows(series: np.ndarray, t_s: np.ndarray, bins: int, start_fraction: fl
     for b in range(bins):
         sel = (freqs >= edges[b]) & (freqs < edges[b + 1])
         out[:, b] = spec[:, sel].mean(axis=1) if sel.any() else np.nan
-    return np.maximum(out, _LOG_FLOOR)
+    return np.maximum(out, LOG_FLOOR)
 
 
 def _interpolation_matrix(z: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -231,30 +222,53 @@ class _Moments:
         return np.sqrt(self.m2 / max(self.n - 1, 1))
 
 
-def _shards(project: Project) -> list[Path]:
-    raw = project.data_dir / "raw"
+def raw_shards(raw: Path) -> list[Path]:
+    """The shard files of a campaign folder (DataError when there are none)."""
     shards = sorted(raw.glob("shard-*.h5"))
     if not shards:
         raise DataError(f"no raw shards in {raw}; run `hallctl generate` first")
     return shards
 
 
-def run(project: Project, *, norm_from: Path | None = None, output: Path | None = None,
-        report: Reporter | None = None) -> NormalizeSummary:
+def _mean_std(moments: _Moments, spec: RowSpec, target_std: float, norm_from: Path | None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The z-score of each row: fitted (std scaled to ``target_std``; constant rows get 1), or another
+    normalized dataset's."""
+    if norm_from is not None:
+        other = read_dataset(norm_from, load_tensor=False, hint="--norm-from needs a normalized dataset")
+        if other.rows != spec.names or list(other.log) != spec.log:
+            raise DataError(f"{norm_from} has rows {other.rows}, this dataset {spec.names}; the rows and log "
+                            "flags must match to reuse its normalization")
+        return np.asarray(other.mean), np.asarray(other.std)
+    mean = moments.mean
+    raw_std = moments.std()
+    constant = raw_std <= 1e-9 * np.maximum(np.abs(mean), 1e-300)  # e.g. an absent charge state
+    return mean, np.where(constant, 1.0, raw_std) / target_std
+
+
+def normalize_campaign(shards: list[Path], output: Path, cfg: NormalizeSection, split: SplitSection, *,
+                       average_start_fraction: float, provenance: dict[str, Any], norm_from: Path | None = None,
+                       report: Reporter | None = None) -> NormalizeSummary:
     """Filter, transform and z-score every successful simulation of the campaign.
 
+    Args:
+        shards: the campaign's raw shards.
+        output: the normalized dataset to write (its table goes beside it).
+        cfg: filters, rows and the target std.
+        split: the split whose training records the statistics are fitted on.
+        average_start_fraction: where the simulations' time averages start (for the PSD rows).
+        provenance: the record stored in the output.
+        norm_from: reuse this normalized dataset's mean and std instead of fitting them.
+
     Raises:
-        DataError: no shards, nothing left after filtering, or an incompatible ``norm_from`` file.
+        DataError: nothing left after filtering, or an incompatible ``norm_from`` file.
     """
     report = resolve(report)
-    cfg = project.normalize
-    shards = _shards(project)
-    output = output or project.data_dir / "normalized.h5"
     first = read_raw_shard(shards[0], load_series=False)
     spec = row_spec(cfg, dict(zip(first.field_names, first.field_units, strict=True)))
     z = first.z_m
     grid = np.linspace(z[0], z[-1], cfg.resolution) if cfg.resolution else z.copy()
-    start_fraction = project.simulation.average_start_fraction
+    start_fraction = average_start_fraction
     log = np.asarray(spec.log)[:, None]
 
     # Pass 1: filters and statistics.
@@ -263,7 +277,7 @@ def run(project: Project, *, norm_from: Path | None = None, output: Path | None 
     moments = _Moments(len(spec.names))
     keep_masks: list[np.ndarray] = []
     total = fitted = 0
-    sp = project.split
+    sp = split
     with report.progress("normalize: statistics", total=len(shards), unit="shards") as bar:
         for path in shards:
             rec = read_raw_shard(path, load_series=cfg.psd_bins > 0)
@@ -279,7 +293,7 @@ def run(project: Project, *, norm_from: Path | None = None, output: Path | None 
             fit = keep & (assign_splits(rec.index, seed=sp.seed, val_small=sp.val_small,
                                         val_large=sp.val_large) == "train")
             phys = build_rows(rec, fit, cfg, grid, start_fraction)
-            moments.add(np.where(log, np.log(np.maximum(phys, _LOG_FLOOR)), phys))
+            moments.add(np.where(log, np.log(np.maximum(phys, LOG_FLOOR)), phys))
             fitted += int(fit.sum())
             bar.advance(1)
     kept = int(sum(m.sum() for m in keep_masks))
@@ -292,25 +306,14 @@ def run(project: Project, *, norm_from: Path | None = None, output: Path | None 
         raise DataError(f"none of the {kept} kept simulations falls in the training split (split.val_small = "
                         f"{sp.val_small}, split.val_large = {sp.val_large}); lower them or generate more simulations")
 
-    if norm_from is not None:
-        other = read_dataset(norm_from, load_tensor=False, hint="--norm-from needs a normalized dataset")
-        if other.rows != spec.names or list(other.log) != spec.log:
-            raise DataError(f"{norm_from} has rows {other.rows}, this dataset {spec.names}; the rows and log "
-                            "flags must match to reuse its normalization")
-        mean, std = np.asarray(other.mean), np.asarray(other.std)
-    else:
-        mean = moments.mean
-        raw_std = moments.std()
-        constant = raw_std <= 1e-9 * np.maximum(np.abs(mean), 1e-300)  # e.g. an absent charge state
-        std = np.where(constant, 1.0, raw_std) / cfg.target_std
+    mean, std = _mean_std(moments, spec, cfg.target_std, norm_from)
     norm = {"log": spec.log, "mean": mean, "std": std}
 
     # Pass 2: write the tensor straight into the output file.
     attrs = {"channel_length_m": first.attrs.get("channel_length_m"), "campaign_id": first.attrs.get("campaign_id"),
              "resolution": len(grid), "fit_split": split_signature(sp) if norm_from is None else None,
              "fit_records": fitted if norm_from is None else None}
-    prov = make_provenance(project, seed=project.generate.seed, command="normalize",
-                           extra={"norm_from": str(norm_from) if norm_from else None})
+    prov = {**provenance, "norm_from": str(norm_from) if norm_from else None}
     ds = Dataset(tensor=np.zeros((0, len(spec.names), len(grid)), np.float32), rows=spec.names, kinds=spec.kinds,
                  units=spec.units, log=spec.log, mean=mean, std=std, grid_m=grid, record_id=np.zeros(0, np.int64),
                  target_std=cfg.target_std, split="all", source_shards=[p.name for p in shards],

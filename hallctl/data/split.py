@@ -10,15 +10,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from hallctl.data.store import make_provenance, read_dataset, write_dataset
+from hallctl.data.store import read_dataset, write_dataset
 from hallctl.errors import DataError
-from hallctl.project import Project, SplitSection
 from hallctl.report import Reporter, resolve
+from hallctl.sections import SplitSection
 
-__all__ = ["SPLITS", "SplitSummary", "assign_splits", "run", "split_signature", "split_uniform"]
+__all__ = ["SPLITS", "SplitSummary", "assign_splits", "split_dataset", "split_signature", "split_uniform"]
 
 SPLITS = ("train", "val_small", "val_large")
 
@@ -49,15 +50,14 @@ class SplitSummary:
     sizes: dict[str, int]
 
 
-def run(project: Project, *, source: Path | None = None, report: Reporter | None = None) -> SplitSummary:
-    """Write data/train.h5, data/val_small.h5 and data/val_large.h5 from the normalized set.
+def split_dataset(source: Path, data_dir: Path, cfg: SplitSection, *, provenance: dict[str, Any],
+                  report: Reporter | None = None) -> SplitSummary:
+    """Write <data_dir>/train.h5, val_small.h5 and val_large.h5 from the normalized set ``source``.
 
     Raises:
         DataError: the normalized set is missing, or the fractions leave the training set empty.
     """
     report = resolve(report)
-    cfg = project.split
-    source = source or project.data_dir / "normalized.h5"
     ds = read_dataset(source, hint="run `hallctl normalize` first")
     fitted = ds.attrs.get("fit_split")
     if fitted is not None and fitted != split_signature(cfg):
@@ -70,10 +70,9 @@ def run(project: Project, *, source: Path | None = None, report: Reporter | None
         raise DataError(f"split.val_small = {cfg.val_small} and split.val_large = {cfg.val_large} leave no "
                         f"training record out of {len(ds)}; lower them or generate more simulations")
     files = {}
-    prov = make_provenance(project, seed=cfg.seed, command="split",
-                           extra={"fractions": {"val_small": cfg.val_small, "val_large": cfg.val_large}})
+    prov = {**provenance, "fractions": {"val_small": cfg.val_small, "val_large": cfg.val_large}}
     for s in SPLITS:
-        files[s] = project.data_dir / f"{s}.h5"
+        files[s] = data_dir / f"{s}.h5"
         write_dataset(files[s], ds.subset(names == s, s), prov)
         if sizes[s] == 0:
             report.warn(f"{s} is empty ({len(ds)} records, fraction {getattr(cfg, s, 0.0)}); "

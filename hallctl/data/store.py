@@ -1,10 +1,7 @@
 """On-disk formats of hallctl (HDF5 via h5py), documented in docs/data-format.md.
 
-Every file carries, as root attributes, ``hallctl_kind`` (what it holds), ``hallctl_schema``
-(the schema version of that kind) and ``provenance`` (JSON: hallctl version, resolved project,
-seed, creation time, git commit). Writers go through :func:`atomic_write`: the file is written
-under a temporary name in the same folder and renamed on success, so a killed process never
-leaves a half-written file under the final name.
+Each file kind is a dataclass with a writer and a reader; the shared plumbing (atomic writes,
+provenance, schema stamps) is :mod:`hallctl.data.hdf5`.
 
 Kinds: ``raw-shard`` (finished simulations of a campaign), ``dataset`` (the normalized set and
 its splits), ``simulation`` (one ``hallctl simulate`` run), ``samples`` (posterior samples in
@@ -13,21 +10,25 @@ physical units).
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
-import os
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 
-from hallctl import __version__
+from hallctl.data.hdf5 import (
+    SCHEMA_VERSIONS,
+    STR,
+    atomic_write,
+    make_provenance,
+    open_checked,
+    read_json_attr,
+    read_strings,
+    stamp,
+    strings,
+    write_json_attr,
+)
 from hallctl.errors import DataError
 
 __all__ = [
@@ -49,122 +50,6 @@ __all__ = [
     "write_samples",
     "write_simulation",
 ]
-
-SCHEMA_VERSIONS = {"raw-shard": 1, "dataset": 1, "simulation": 1, "samples": 1}
-_STR = h5py.string_dtype()
-
-
-# ----------------------------------------------------------------------------------------------
-# Generic helpers
-# ----------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def atomic_write(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` when the block succeeds."""
-    final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-    try:
-        yield tmp
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-@lru_cache(maxsize=1)
-def _git_commit() -> str:
-    """The commit of the hallctl checkout this runs from, or '' when not in a checkout."""
-    here = Path(__file__).resolve().parent
-    try:
-        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True,
-                             text=True, timeout=2, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return out.stdout.strip() if out.returncode == 0 else ""
-
-
-def make_provenance(project: Any = None, *, seed: int | None = None, command: str = "",
-                    extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The provenance record stored in every file."""
-    record: dict[str, Any] = {
-        "hallctl_version": __version__,
-        "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "git_commit": _git_commit(),
-        "command": command,
-        "seed": seed,
-        "project": project.to_dict() if project is not None else None,
-        "project_file": getattr(project, "source", "") if project is not None else "",
-    }
-    record.update(extra or {})
-    return record
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return str(obj)
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return _jsonable(obj.item())
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    return obj
-
-
-def write_json_attr(obj: h5py.HLObject, name: str, value: Any) -> None:
-    obj.attrs[name] = json.dumps(_jsonable(value))
-
-
-def read_json_attr(obj: h5py.HLObject, name: str, default: Any = None) -> Any:
-    raw = obj.attrs.get(name)
-    if raw is None:
-        return default
-    return json.loads(raw if isinstance(raw, str) else raw.decode())
-
-
-def _stamp(f: h5py.File, kind: str, provenance: dict[str, Any] | None) -> None:
-    f.attrs["hallctl_kind"] = kind
-    f.attrs["hallctl_schema"] = SCHEMA_VERSIONS[kind]
-    write_json_attr(f, "provenance", provenance or make_provenance())
-
-
-def open_checked(path: str | Path, kind: str, *, hint: str = "") -> h5py.File:
-    """Open ``path`` read-only and check it holds ``kind`` with a readable schema.
-
-    Raises:
-        DataError: missing file, not HDF5, another kind, or a newer schema.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"{p} not found" + (f"; {hint}" if hint else ""))
-    try:
-        f = h5py.File(p, "r")
-    except OSError:
-        raise DataError(f"{p} is not an HDF5 file written by hallctl") from None
-    found = f.attrs.get("hallctl_kind")
-    if found != kind:
-        f.close()
-        what = f"a '{found}' file" if found else "not a hallctl file"
-        raise DataError(f"{p} is {what}, expected a '{kind}' file" + (f"; {hint}" if hint else ""))
-    schema = int(f.attrs.get("hallctl_schema", 0))
-    if schema > SCHEMA_VERSIONS[kind] or schema < 1:
-        f.close()
-        raise DataError(f"{p} has {kind} schema version {schema}, this hallctl reads version "
-                        f"{SCHEMA_VERSIONS[kind]}; upgrade hallctl or regenerate the file")
-    return f
-
-
-def _strings(values: Any) -> np.ndarray:
-    return np.array([str(v) for v in values], dtype=object)
-
-
-def _read_strings(ds: Any) -> list[str]:
-    return [v.decode() if isinstance(v, bytes) else str(v) for v in ds[()]]
-
 
 # ----------------------------------------------------------------------------------------------
 # Raw simulation shards
@@ -207,24 +92,24 @@ class RawRecords:
 def write_raw_shard(path: str | Path, rec: RawRecords, provenance: dict[str, Any]) -> None:
     """Write one shard atomically."""
     with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
-        _stamp(f, "raw-shard", provenance)
+        stamp(f, "raw-shard", provenance)
         f["index"] = rec.index.astype(np.int64)
         f["seed"] = rec.seed.astype(np.int64)
-        f.create_dataset("status", data=_strings(rec.status), dtype=_STR)
-        f.create_dataset("reason", data=_strings(rec.reason), dtype=_STR)
+        f.create_dataset("status", data=strings(rec.status), dtype=STR)
+        f.create_dataset("reason", data=strings(rec.reason), dtype=STR)
         d = f.create_dataset("params", data=rec.params.astype(np.float64))
-        d.attrs["names"] = _strings(rec.param_names)
+        d.attrs["names"] = strings(rec.param_names)
         d = f.create_dataset("fields", data=rec.fields.astype(np.float32), compression="gzip",
                              compression_opts=4, shuffle=True)
-        d.attrs["names"] = _strings(rec.field_names)
-        d.attrs["units"] = _strings(rec.field_units)
+        d.attrs["names"] = strings(rec.field_names)
+        d.attrs["units"] = strings(rec.field_units)
         f["z_m"] = rec.z_m.astype(np.float64)
         f["t_s"] = rec.t_s.astype(np.float64)
         d = f.create_dataset("series", data=rec.series.astype(np.float32), compression="gzip",
                              compression_opts=4, shuffle=True)
-        d.attrs["names"] = _strings(rec.series_names)
+        d.attrs["names"] = strings(rec.series_names)
         d = f.create_dataset("performance", data=rec.performance.astype(np.float64))
-        d.attrs["names"] = _strings(rec.performance_names)
+        d.attrs["names"] = strings(rec.performance_names)
         f["anom_z_m"] = rec.anom_z_m.astype(np.float64)
         f["anom_profile"] = rec.anom_profile.astype(np.float64)
         f["wall_s"] = rec.wall_s.astype(np.float64)
@@ -237,7 +122,7 @@ def read_raw_shard(path: str | Path, *, load_series: bool = True) -> RawRecords:
     with open_checked(path, "raw-shard", hint="raw shards are written by `hallctl generate`") as f:
         return RawRecords(
             index=f["index"][()], seed=f["seed"][()],
-            status=_read_strings(f["status"]), reason=_read_strings(f["reason"]),
+            status=read_strings(f["status"]), reason=read_strings(f["reason"]),
             param_names=_read_strings_attr(f["params"]), params=f["params"][()],
             field_names=_read_strings_attr(f["fields"]),
             field_units=_read_strings_attr(f["fields"], "units"), fields=f["fields"][()],
@@ -306,21 +191,21 @@ class Dataset:
 def write_dataset(path: str | Path, ds: Dataset, provenance: dict[str, Any]) -> None:
     """Write a normalized dataset (or one split of it) atomically."""
     with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
-        _stamp(f, "dataset", provenance)
+        stamp(f, "dataset", provenance)
         f.attrs["split"] = ds.split
         f.attrs["target_std"] = float(ds.target_std)
         d = f.create_dataset("tensor", data=ds.tensor.astype(np.float32), compression="gzip",
                              compression_opts=4, shuffle=True)
-        d.attrs["rows"] = _strings(ds.rows)
-        f.create_dataset("rows", data=_strings(ds.rows), dtype=_STR)
-        f.create_dataset("kinds", data=_strings(ds.kinds), dtype=_STR)
-        f.create_dataset("units", data=_strings(ds.units), dtype=_STR)
+        d.attrs["rows"] = strings(ds.rows)
+        f.create_dataset("rows", data=strings(ds.rows), dtype=STR)
+        f.create_dataset("kinds", data=strings(ds.kinds), dtype=STR)
+        f.create_dataset("units", data=strings(ds.units), dtype=STR)
         f["log"] = np.asarray(ds.log, dtype=bool)
         f["mean"] = np.asarray(ds.mean, dtype=np.float64)
         f["std"] = np.asarray(ds.std, dtype=np.float64)
         f["grid_m"] = np.asarray(ds.grid_m, dtype=np.float64)
         f["record_id"] = np.asarray(ds.record_id, dtype=np.int64)
-        f.create_dataset("source_shards", data=_strings(ds.source_shards), dtype=_STR)
+        f.create_dataset("source_shards", data=strings(ds.source_shards), dtype=STR)
         write_json_attr(f, "filter_report", ds.filter_report)
         write_json_attr(f, "attrs", ds.attrs)
 
@@ -332,11 +217,11 @@ def read_dataset(path: str | Path, *, hint: str = "run `hallctl normalize` and `
         n = f["tensor"].shape[0]
         return Dataset(
             tensor=f["tensor"][()] if load_tensor else np.zeros((n, 0, 0), np.float32),
-            rows=_read_strings(f["rows"]), kinds=_read_strings(f["kinds"]),
-            units=_read_strings(f["units"]), log=[bool(x) for x in f["log"][()]],
+            rows=read_strings(f["rows"]), kinds=read_strings(f["kinds"]),
+            units=read_strings(f["units"]), log=[bool(x) for x in f["log"][()]],
             mean=f["mean"][()], std=f["std"][()], grid_m=f["grid_m"][()],
             record_id=f["record_id"][()], target_std=float(f.attrs["target_std"]),
-            split=str(f.attrs["split"]), source_shards=_read_strings(f["source_shards"]),
+            split=str(f.attrs["split"]), source_shards=read_strings(f["source_shards"]),
             filter_report=read_json_attr(f, "filter_report", {}), attrs=read_json_attr(f, "attrs", {}),
         )
 
@@ -365,7 +250,7 @@ class SimulationFile:
 def write_simulation(path: str | Path, sim: SimulationFile, provenance: dict[str, Any]) -> None:
     """Write one simulation atomically."""
     with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
-        _stamp(f, "simulation", provenance)
+        stamp(f, "simulation", provenance)
         f.attrs["status"] = sim.status
         f.attrs["reason"] = sim.reason
         f["z_m"] = np.asarray(sim.z_m, dtype=np.float64)
@@ -429,13 +314,13 @@ class SampleSet:
 def write_samples(path: str | Path, s: SampleSet, provenance: dict[str, Any]) -> None:
     """Write a sample set atomically."""
     with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
-        _stamp(f, "samples", provenance)
+        stamp(f, "samples", provenance)
         d = f.create_dataset("samples", data=s.samples.astype(np.float32), compression="gzip",
                              compression_opts=4, shuffle=True)
-        d.attrs["rows"] = _strings(s.rows)
-        f.create_dataset("rows", data=_strings(s.rows), dtype=_STR)
-        f.create_dataset("kinds", data=_strings(s.kinds), dtype=_STR)
-        f.create_dataset("units", data=_strings(s.units), dtype=_STR)
+        d.attrs["rows"] = strings(s.rows)
+        f.create_dataset("rows", data=strings(s.rows), dtype=STR)
+        f.create_dataset("kinds", data=strings(s.kinds), dtype=STR)
+        f.create_dataset("units", data=strings(s.units), dtype=STR)
         f["grid_m"] = np.asarray(s.grid_m, dtype=np.float64)
         f.attrs["seed"] = int(s.seed)
         write_json_attr(f, "normalization", s.normalization)
@@ -447,8 +332,8 @@ def read_samples(path: str | Path) -> SampleSet:
     """Read a file written by ``hallctl sample``."""
     with open_checked(path, "samples", hint="sample files are written by `hallctl sample`") as f:
         return SampleSet(
-            samples=f["samples"][()], rows=_read_strings(f["rows"]), kinds=_read_strings(f["kinds"]),
-            units=_read_strings(f["units"]), grid_m=f["grid_m"][()],
+            samples=f["samples"][()], rows=read_strings(f["rows"]), kinds=read_strings(f["kinds"]),
+            units=read_strings(f["units"]), grid_m=f["grid_m"][()],
             normalization=read_json_attr(f, "normalization", {}),
             observations=read_json_attr(f, "observations", []), settings=read_json_attr(f, "settings", {}),
             seed=int(f.attrs.get("seed", 0)),

@@ -1,4 +1,4 @@
-"""``hallctl generate``: a campaign of N random simulations, threaded, sharded, resumable.
+"""A campaign of N random simulations, threaded, sharded, resumable (behind ``hallctl generate``).
 
 Layout under ``<data>/raw/``: ``campaign.json`` (the campaign's identity: the configuration that
 determines its results) and ``shard-NNNNN.h5`` files. The open shard is rewritten atomically after
@@ -21,14 +21,15 @@ from typing import Any
 import h5py
 import numpy as np
 
-from hallctl.data.store import atomic_write, make_provenance, write_raw_shard
+from hallctl.data.store import atomic_write, write_raw_shard
 from hallctl.errors import DataError
-from hallctl.generate.records import RECORD_FIELDS, SimOutcome, to_records
-from hallctl.generate.setup import SimJob, draw_job, sim_config_for, thruster_from_project
-from hallctl.project import PARAMETER_NAMES, Project
+from hallctl.generate.plan import CampaignPlan, draw_job, sim_config_for
+from hallctl.generate.records import to_records
+from hallctl.jobs import RECORD_FIELDS, SimJob, SimOutcome
 from hallctl.report import Reporter, resolve
+from hallctl.sections import PARAMETER_NAMES, GenerateSection
 
-__all__ = ["CampaignSummary", "campaign_identity", "dry_run", "raw_dir", "run", "scan_raw"]
+__all__ = ["CampaignSummary", "campaign_identity", "dry_run", "run_campaign", "scan_raw"]
 
 # [simulation] keys that only set `hallctl simulate`'s nominal point: they do not change a campaign
 _NOMINAL_KEYS = set(PARAMETER_NAMES)
@@ -53,19 +54,19 @@ class CampaignSummary:
         return self.ran / self.wall_s if self.wall_s > 0 else 0.0
 
 
-def raw_dir(project: Project) -> Path:
-    return project.data_dir / "raw"
+def campaign_identity(config: dict[str, Any]) -> dict[str, Any]:
+    """The configuration that determines a campaign's results (not N, threads or shard size).
 
-
-def campaign_identity(project: Project) -> dict[str, Any]:
-    """The configuration that determines a campaign's results (not N, threads or shard size)."""
-    sim = {k: v for k, v in project.to_dict()["simulation"].items() if k not in _NOMINAL_KEYS}
+    Args:
+        config: the resolved project as plain data (``Project.to_dict()``).
+    """
+    sim = {k: v for k, v in config["simulation"].items() if k not in _NOMINAL_KEYS}
     ident = {
-        "backend": project.generate.backend,
-        "seed": project.generate.seed,
-        "thruster": project.to_dict()["thruster"],
+        "backend": config["generate"]["backend"],
+        "seed": config["generate"]["seed"],
+        "thruster": config["thruster"],
         "simulation": sim,
-        "params": project.to_dict()["generate"]["params"],
+        "params": config["generate"]["params"],
     }
     text = json.dumps(ident, sort_keys=True)
     return {"campaign_id": hashlib.sha256(text.encode()).hexdigest()[:16], **ident}
@@ -132,14 +133,17 @@ def _reason_class(reason: str) -> str:
 class _ShardWriter:
     """Accumulates finished simulations; rewrites the open shard after each one."""
 
-    def __init__(self, directory: Path, project: Project, ident: dict[str, Any], size: int,
-                 start_number: int) -> None:
-        self.directory, self.project, self.ident, self.size = directory, project, ident, size
+    def __init__(self, directory: Path, plan: CampaignPlan, backend: str, ident: dict[str, Any], size: int,
+                 start_number: int, provenance: dict[str, Any]) -> None:
+        self.directory, self.ident, self.size = directory, ident, size
         self.number = start_number
         self.jobs: list[SimJob] = []
         self.outcomes: list[SimOutcome] = []
-        s = project.simulation
-        L = thruster_from_project(project).channel_length_m
+        s = plan.simulation
+        L = plan.thruster.channel_length_m
+        self.attrs = {"campaign_id": ident["campaign_id"], "backend": backend, "channel_length_m": L,
+                      "units": dict(RECORD_FIELDS)}
+        self.provenance = {**provenance, "campaign_id": ident["campaign_id"]}
         edges = np.linspace(0.0, s.domain_channel_lengths * L, s.num_cells + 1)
         self.z_m = 0.5 * (edges[1:] + edges[:-1])
         self.t_s = np.linspace(0.0, s.duration_s, s.num_save)
@@ -153,13 +157,8 @@ class _ShardWriter:
             self.jobs, self.outcomes = [], []
 
     def _write(self) -> None:
-        attrs = {"campaign_id": self.ident["campaign_id"], "backend": self.project.generate.backend,
-                 "channel_length_m": thruster_from_project(self.project).channel_length_m,
-                 "units": dict(RECORD_FIELDS)}
-        records = to_records(self.jobs, self.outcomes, z_m=self.z_m, t_s=self.t_s, attrs=attrs)
-        prov = make_provenance(self.project, seed=self.project.generate.seed, command="generate",
-                               extra={"campaign_id": self.ident["campaign_id"]})
-        write_raw_shard(self.directory / f"shard-{self.number:05d}.h5", records, prov)
+        records = to_records(self.jobs, self.outcomes, z_m=self.z_m, t_s=self.t_s, attrs=self.attrs)
+        write_raw_shard(self.directory / f"shard-{self.number:05d}.h5", records, self.provenance)
 
 
 def _next_shard_number(shards: list[Path]) -> int:
@@ -167,15 +166,22 @@ def _next_shard_number(shards: list[Path]) -> int:
     return max(numbers, default=-1) + 1
 
 
-def dry_run(project: Project, n: int = 5) -> list[SimJob]:
+def dry_run(plan: CampaignPlan, n: int = 5) -> list[SimJob]:
     """The first ``n`` draws of the campaign (nothing is simulated or written)."""
-    thruster = thruster_from_project(project)
-    return [draw_job(project, i, thruster) for i in range(min(n, project.generate.num_sims))]
+    return [draw_job(plan, i) for i in range(n)]
 
 
-def run(project: Project, *, force: bool = False, status_file: Path | None = None,
-        report: Reporter | None = None) -> CampaignSummary:
-    """Run (or continue) the campaign of ``project`` until ``generate.num_sims`` are finished.
+def run_campaign(plan: CampaignPlan, settings: GenerateSection, directory: Path, ident: dict[str, Any], *,
+                 provenance: dict[str, Any], force: bool = False, report: Reporter | None = None) -> CampaignSummary:
+    """Run (or continue) the campaign in ``directory`` until ``settings.num_sims`` are finished.
+
+    Args:
+        plan: what determines each simulation.
+        settings: backend, number of simulations, threads and shard size.
+        directory: the raw folder (``<data>/raw``).
+        ident: :func:`campaign_identity` of the configuration; another campaign's folder is refused.
+        provenance: the record stored in every shard.
+        force: move a different campaign's folder aside instead of refusing.
 
     Raises:
         DataError: the data directory holds a different campaign (unless ``force``).
@@ -183,14 +189,12 @@ def run(project: Project, *, force: bool = False, status_file: Path | None = Non
         KeyboardInterrupt: after saving every finished simulation.
     """
     report = resolve(report)
-    g = project.generate
+    g = settings
     threads = g.threads or os.cpu_count() or 1
     if g.backend == "julia":
         from hallctl.backends.julia import check_backend
 
         check_backend()  # fails fast, before touching the data directory
-    ident = campaign_identity(project)
-    directory = raw_dir(project)
     _claim_directory(directory, ident, force)
     _clean_temporaries(directory)
     done, shards = scan_raw(directory)
@@ -202,11 +206,10 @@ def run(project: Project, *, force: bool = False, status_file: Path | None = Non
         return summary
     if done:
         report.info(f"resuming: {len(done)} simulations already in {directory}, {len(todo)} to go")
-    thruster = thruster_from_project(project)
-    writer = _ShardWriter(directory, project, ident, g.shard_size, _next_shard_number(shards))
+    writer = _ShardWriter(directory, plan, g.backend, ident, g.shard_size, _next_shard_number(shards), provenance)
     # Longest first: the step count grows with the fastest ions (~ sqrt(V_d)), so the campaign's last
     # simulations are short ones and no thread waits long for another at the end.
-    jobs = sorted((draw_job(project, i, thruster) for i in todo),
+    jobs = sorted((draw_job(plan, i) for i in todo),
                   key=lambda job: -job.params["discharge_voltage_v"])
     failures: Counter[str] = Counter()
     stop = threading.Event()
@@ -214,11 +217,11 @@ def run(project: Project, *, force: bool = False, status_file: Path | None = Non
     if g.backend == "julia":
         from hallctl.backends.julia import run_julia
 
-        stream = run_julia(jobs, lambda job: sim_config_for(project, job, thruster), threads=threads, stop=stop)
+        stream = run_julia(jobs, lambda job: sim_config_for(plan, job), threads=threads, stop=stop)
     else:
         from hallctl.backends.native import run_native
 
-        stream = run_native(jobs, lambda job: sim_config_for(project, job, thruster), threads=threads, stop=stop)
+        stream = run_native(jobs, lambda job: sim_config_for(plan, job), threads=threads, stop=stop)
     try:
         with report.progress(f"generate ({g.backend}, {threads} threads)", total=len(todo), unit="sims") as bar:
             for job, outcome in stream:

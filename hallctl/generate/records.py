@@ -6,51 +6,13 @@ raw-shard schema of :mod:`hallctl.data.store`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from hallctl.data.store import RawRecords
-from hallctl.project import PARAMETER_NAMES
+from hallctl.jobs import PERFORMANCE_NAMES, RECORD_FIELDS, SERIES_NAMES, SimJob, SimOutcome
+from hallctl.sections import PARAMETER_NAMES
 
-if TYPE_CHECKING:
-    from hallctl.generate.setup import SimJob
-
-__all__ = ["PERFORMANCE_NAMES", "RECORD_FIELDS", "SERIES_NAMES", "SimOutcome", "to_records"]
-
-#: Time-averaged profiles kept per simulation (interior cells), with SI units.
-RECORD_FIELDS: dict[str, str] = {
-    "B": "T", "nu_e": "1/s", "nu_an": "1/s", "nn": "1/m^3", "ne": "1/m^3", "ni_1": "1/m^3",
-    "ni_2": "1/m^3", "ni_3": "1/m^3", "ui_1": "m/s", "ui_2": "m/s", "ui_3": "m/s", "ue": "m/s",
-    "phi": "V", "E": "V/m", "Tev": "eV", "pe": "eV/m^3", "grad_pe": "eV/m^4",
-    "nu_en": "1/s", "nu_ei": "1/s", "nu_iz": "1/s", "nu_ex": "1/s", "nu_wall": "1/s",
-    "nu_class": "1/s", "mobility": "m^2/(V s)", "ji": "A/m^2",
-}
-#: Time series kept per simulation (every saved frame).
-SERIES_NAMES = ("discharge_current_A", "ion_current_A", "thrust_N")
-#: Performance figures of the time-averaged frame (physics.md §13).
-PERFORMANCE_NAMES = (
-    "thrust_N", "discharge_current_A", "ion_current_A", "anode_efficiency", "mass_utilization",
-    "current_utilization", "voltage_efficiency", "divergence_efficiency", "max_Te_eV", "z_max_Te_m",
-    "max_E_V_m", "z_max_E_m",
-)
-
-
-@dataclass
-class SimOutcome:
-    """One finished simulation, backend-independent (profiles on interior cells)."""
-
-    status: str  # success | failure | error
-    reason: str
-    z_m: np.ndarray | None = None  # (cells,)
-    profiles: dict[str, np.ndarray] = field(default_factory=dict)
-    t_s: np.ndarray | None = None  # (T,)
-    series: dict[str, np.ndarray] = field(default_factory=dict)
-    performance: dict[str, float] = field(default_factory=dict)
-    steps: int = 0
-    wall_s: float = 0.0
-
+__all__ = ["to_records"]
 
 def _fit(x: np.ndarray | None, n: int) -> np.ndarray:
     """``x`` truncated or NaN-padded to length ``n`` (a failed run stops early)."""

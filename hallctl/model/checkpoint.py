@@ -1,4 +1,4 @@
-"""Training state on disk: the resumable checkpoint and the metrics table (model.md §6).
+"""Training state on disk: the resumable checkpoint and the metrics table (docs/model.md §6).
 
 ``<run_dir>/checkpoint/state.pt`` holds weights, optimizer, EMA states, counters, the data shape
 and the seed; random draws are functions of (seed, nimg), so the image counter is also the data

@@ -1,4 +1,4 @@
-"""Power-function EMA, its post-hoc reconstruction, and the classic fixed-decay EMA (model.md §5).
+"""Power-function EMA, its post-hoc reconstruction, and the classic fixed-decay EMA (docs/model.md §5).
 
 The power-function average of a training trajectory θ(τ) is
 
@@ -21,8 +21,9 @@ from safetensors import safe_open
 from torch import Tensor, nn
 
 from hallctl.errors import ModelError
-from hallctl.model.config import ModelConfig, build_precond
+from hallctl.model.build import build_precond
 from hallctl.model.io import ema_filename, model_record, read_data_covariance, read_record, save_model, write_tensors
+from hallctl.model.settings import ModelConfig
 
 __all__ = [
     "FixedEMA",
@@ -56,7 +57,7 @@ def power_beta(gamma: float, t: float, dt: float) -> float:
     return float((1.0 - dt / t) ** (gamma + 1.0))
 
 
-def power_inner(t_a, gamma_a, t_b, gamma_b) -> np.ndarray:
+def power_inner(t_a: np.ndarray, gamma_a: np.ndarray, t_b: np.ndarray, gamma_b: np.ndarray) -> np.ndarray:
     """⟨p_{t_a,γ_a}, p_{t_b,γ_b}⟩ = (γ_a+1)(γ_b+1) t_min^{γ_a+γ_b+1} / ((γ_a+γ_b+1) t_a^{γ_a+1} t_b^{γ_b+1}).
 
     Evaluated in log space (t^γ overflows float64 for t ~ 1e9 images); arguments broadcast.
@@ -72,7 +73,7 @@ def power_inner(t_a, gamma_a, t_b, gamma_b) -> np.ndarray:
     return np.exp(log)
 
 
-def solve_posthoc(t_in, gamma_in, t_out, gamma_out) -> np.ndarray:
+def solve_posthoc(t_in: np.ndarray, gamma_in: np.ndarray, t_out: np.ndarray, gamma_out: np.ndarray) -> np.ndarray:
     """Coefficients x (n_in, n_out) with p_out ≈ Σ_i x_i p_i in L², each column summing to 1.
 
     Solves A x = b, A_ij = ⟨p_i, p_j⟩, b_i = ⟨p_i, p_out⟩ in float64 with Jacobi scaling (the
@@ -163,7 +164,7 @@ _BUILT_IN = {"format", "schema_version", "model_config", "rows", "length", "labe
 
 
 def _snapshot_tensors(state: dict[str, Tensor], averaged: dict[str, Tensor]) -> dict[str, Tensor]:
-    """The module state with averaged parameters; matrices in float16 (model.md §5), the rest float32."""
+    """The module state with averaged parameters; matrices in float16 (docs/model.md §5), the rest float32."""
     merged = {**state, **averaged}
     return {k: v.half() if v.ndim >= 2 else v.float() for k, v in merged.items()}
 
@@ -185,7 +186,7 @@ def save_snapshots(run_dir: Path, precond: nn.Module, ema: PowerEMA, nimg: int, 
 
 
 def posthoc_ema(run_dir: Path, stds: list[float] | tuple[float, ...], *, nimg: int | None = None) -> list[Path]:
-    """Reconstruct power-function EMAs of any σ_rel from the snapshots of a run (model.md §5).
+    """Reconstruct power-function EMAs of any σ_rel from the snapshots of a run (docs/model.md §5).
 
     Writes ``<run_dir>/ema-<std>.safetensors`` for each σ_rel in ``stds`` (replacing files of the
     same name) with the record of the newest snapshot and ``ema.posthoc = true``.

@@ -22,10 +22,11 @@ from safetensors.torch import save_file
 
 from hallctl import __version__
 from hallctl.errors import ModelError
-from hallctl.model.config import ModelConfig, build_precond
+from hallctl.model.build import build_precond
 from hallctl.model.moments import PREFIX as COVARIANCE_PREFIX
 from hallctl.model.moments import DataCovariance
 from hallctl.model.precond import Precond
+from hallctl.model.settings import ModelConfig
 
 __all__ = [
     "FORMAT",

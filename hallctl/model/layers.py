@@ -1,17 +1,18 @@
-"""Magnitude-preserving (MP) primitives of the EDM2 U-Net, in 1D (model.md §3.1).
+"""Magnitude-preserving (MP) primitives of the EDM2 U-Net, in 1D (docs/model.md §3.1).
 
 Each primitive is one equation of Karras et al., "Analyzing and Improving the Training Dynamics of
 Diffusion Models" (EDM2, arXiv:2312.02696); equation numbers refer to that paper. Every primitive
 maps unit-variance inputs to unit-variance outputs, which is what lets EDM2 drop normalization
 layers, biases and weight decay.
 
-Tensors are ``(B, C, W)``: batch, channels, axial points. Written from the paper and model.md;
+Tensors are ``(B, C, W)``: batch, channels, axial points. Written from the paper and docs/model.md;
 no code was copied from NVlabs/edm2.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F  # noqa: N812 (the usual alias)
@@ -31,7 +32,7 @@ __all__ = [
     "upsample",
 ]
 
-EPS = 1e-4  # ε of normalize (model.md §3.1)
+EPS = 1e-4  # ε of normalize (docs/model.md §3.1)
 SILU_RMS = 0.596  # RMS of SiLU(a) for a ~ N(0, 1)
 
 
@@ -77,7 +78,7 @@ def downsample(x: Tensor) -> Tensor:
     """Filter [½, ½] with stride 2: the mean of each adjacent pair, (B, C, W) → (B, C, W/2).
 
     A smooth signal keeps its RMS; white noise loses a factor √2, which the pixel norm that
-    follows every encoder down-sampling restores (model.md §3.2).
+    follows every encoder down-sampling restores (docs/model.md §3.2).
     """
     return F.avg_pool1d(x, kernel_size=2)
 
@@ -85,7 +86,7 @@ def downsample(x: Tensor) -> Tensor:
 def upsample(x: Tensor) -> Tensor:
     """Transposed filter [½, ½] with gain 2 (= stride in 1D): each value twice, (B, C, W) → (B, C, 2W).
 
-    Gain 2, not the 2D factor 4 upstream copied (model.md §3.1), so the RMS is kept exactly.
+    Gain 2, not the 2D factor 4 upstream copied (docs/model.md §3.1), so the RMS is kept exactly.
     """
     return x.repeat_interleave(2, dim=-1)
 
@@ -99,7 +100,7 @@ class NormalizedWeight(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, w: Tensor, c: float, r: Tensor | None = None) -> Tensor:
+    def forward(ctx: Any, w: Tensor, c: float, r: Tensor | None = None) -> Tensor:
         n = w[0].numel()
         if r is None:
             r = row_rms(w)
@@ -109,7 +110,7 @@ class NormalizedWeight(torch.autograd.Function):
         return w * (c * s).reshape(-1, *[1] * (w.ndim - 1))
 
     @staticmethod
-    def backward(ctx, G: Tensor) -> tuple[Tensor, None, None]:
+    def backward(ctx: Any, G: Tensor) -> tuple[Tensor, None, None]:
         w, r, s = ctx.saved_tensors
         w2, G2 = w.reshape(w.shape[0], -1), G.reshape(G.shape[0], -1)
         a = ctx.c * s
@@ -135,7 +136,8 @@ class MPConv(nn.Module):
     W changes.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel: int | None, generator=None) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel: int | None,
+                 generator: torch.Generator | None = None) -> None:
         super().__init__()
         shape = (out_channels, in_channels) if kernel is None else (out_channels, in_channels, kernel)
         self.weight = nn.Parameter(torch.randn(shape, generator=generator))
@@ -184,7 +186,7 @@ class MPConv(nn.Module):
 class MPFourier(nn.Module):
     """MP Fourier features of a scalar: e_j = √2 cos(2π(f_j c + φ_j)), f ~ N(0, 1), φ ~ U(0, 1) fixed."""
 
-    def __init__(self, num_channels: int, generator=None) -> None:
+    def __init__(self, num_channels: int, generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.register_buffer("freqs", 2 * math.pi * torch.randn(num_channels, generator=generator))
         self.register_buffer("phases", 2 * math.pi * torch.rand(num_channels, generator=generator))
@@ -196,13 +198,14 @@ class MPFourier(nn.Module):
 
 
 class CosineAttention(nn.Module):
-    """Cosine self-attention along z with an MP residual (model.md §3.1; EDM2 Sec. 3, config G).
+    """Cosine self-attention along z with an MP residual (docs/model.md §3.1; EDM2 Sec. 3, config G).
 
     1×1 MP conv to 3C channels → heads of ``channels_per_head``; q, k, v normalized over each head's
     channels; softmax(qᵀk/√d) v; 1×1 MP conv back to C; MP-sum with the input at t_attn.
     """
 
-    def __init__(self, channels: int, num_heads: int, t_attn: float = 0.3, generator=None) -> None:
+    def __init__(self, channels: int, num_heads: int, t_attn: float = 0.3,
+                 generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.num_heads = num_heads
         self.t_attn = t_attn

@@ -1,4 +1,4 @@
-"""The EDM training loss with EDM2's learned uncertainty weighting (model.md §2).
+"""The EDM training loss with EDM2's learned uncertainty weighting (docs/model.md §2).
 
     L(θ, φ) = E_{σ, x, ε} [ λ(σ) · mean_{c,w}(D_θ(x + σε; σ) − x)² / e^{u_φ(σ)} + u_φ(σ) ]
 
@@ -25,7 +25,8 @@ def lambda_weight(sigma: Tensor, sigma_data: float) -> Tensor:
     return (sigma**2 + sigma_data**2) / (sigma * sigma_data) ** 2
 
 
-def sample_sigma(batch: int, P_mean: float, P_std: float, *, generator: torch.Generator, device) -> Tensor:
+def sample_sigma(batch: int, P_mean: float, P_std: float, *, generator: torch.Generator,
+                 device: torch.device | str) -> Tensor:
     """σ per example with ln σ ~ N(P_mean, P_std²), shape (B,)."""
     return (torch.randn(batch, generator=generator, device=device) * P_std + P_mean).exp()
 
@@ -100,7 +101,7 @@ def fixed_sigma_loss(
     Args:
         precond: the denoiser (evaluated as given; put it in eval mode first).
         x: validation samples, (N, C, W).
-        sigmas: the σ grid (model.md §6: {0.01, 0.05, 0.2, 0.5, 1, 2, 5}).
+        sigmas: the σ grid (docs/model.md §6: {0.01, 0.05, 0.2, 0.5, 1, 2, 5}).
         noise: fixed ε, (len(sigmas), N, C, W).
         labels: (N, P) or None.
         batch_size: evaluation chunk size.

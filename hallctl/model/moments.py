@@ -1,4 +1,4 @@
-r"""Second moments of the training data, kept with the model for guidance (model.md §8.2).
+r"""Second moments of the training data, kept with the model for guidance (docs/model.md §8.2).
 
 For any data distribution the exact denoiser at large σ tends to that of a Gaussian with the
 data's mean and covariance Σ, whose Jacobian is J_G = Σ(Σ + σ²I)⁻¹. MMPS uses J_G where a

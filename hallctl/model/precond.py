@@ -1,8 +1,8 @@
-"""EDM preconditioning around the U-Net, and EDM2's learned uncertainty head (model.md §2).
+"""EDM preconditioning around the U-Net, and EDM2's learned uncertainty head (docs/model.md §2).
 
     D_θ(y; σ) = c_skip(σ) · y + c_out(σ) · F_θ(c_in(σ) · y; c_noise(σ))
 
-**Constant rows.** A scalar row holds one value s repeated at all W points (model.md §1.3), so its
+**Constant rows.** A scalar row holds one value s repeated at all W points (docs/model.md §1.3), so its
 noisy version y_r = s + σε carries s only through its mean ȳ_r = s + (σ/√W) ε̄; the deviations
 from the mean are pure noise. Such a row enters the network as its mean, and its four functions
 are evaluated at its effective noise level σ_r = σ/√W instead of σ:
@@ -71,7 +71,8 @@ class Precond(nn.Module):
     """
 
     def __init__(self, unet: UNet, sigma_data: float, *, rows: int, length: int,
-                 constant_rows: tuple[int, ...] = (), generator=None) -> None:
+                 constant_rows: tuple[int, ...] = (),
+                 generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.unet = unet
         self.sigma_data = float(sigma_data)

@@ -1,6 +1,6 @@
 """Execution choices for training: device, mixed precision, threads, the fast paths.
 
-Nothing here changes what is computed (model.md §3-4), only how: the switch between the fused
+Nothing here changes what is computed (docs/model.md §3-4), only how: the switch between the fused
 and the plain MP layers, an optional ``torch.compile`` of the U-Net that falls back to eager mode
 when compilation fails, and bf16 autocast where it pays.
 """

@@ -1,6 +1,6 @@
 """Random streams and data order of training: every draw is a function of (seed, stream, position).
 
-Streams (model.md §6, style "randomness is passed in"): 1 = σ and noise of a step (keyed by nimg),
+Streams (docs/model.md §6, style "randomness is passed in"): 1 = σ and noise of a step (keyed by nimg),
 2 = dropout, 3 = data order (one permutation per epoch), 4-5 = validation subset and noise,
 6 = initialization. Resuming therefore needs only the image counter.
 """

@@ -1,11 +1,13 @@
-"""The EDM2 magnitude-preserving U-Net ("config G") in 1D (model.md §3.2-3.4).
+"""The EDM2 magnitude-preserving U-Net ("config G") in 1D (docs/model.md §3.2-3.4).
 
 F_θ(x; c_noise, ℓ): x (B, C, W) already scaled by c_in, c_noise (B,), optional labels ℓ (B, P).
 Reference: Karras et al., EDM2, arXiv:2312.02696, Fig. 21 and App. B. Written from the paper and
-model.md; no code was copied from NVlabs/edm2.
+docs/model.md; no code was copied from NVlabs/edm2.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 import torch.nn.functional as F  # noqa: N812 (the usual alias)
@@ -34,7 +36,7 @@ CLIP_ACT = 256.0  # activation clip
 
 
 class Block(nn.Module):
-    """Residual block, encoder or decoder flavour (model.md §3.2).
+    """Residual block, encoder or decoder flavour (docs/model.md §3.2).
 
     Args:
         in_channels: C_in.
@@ -57,7 +59,7 @@ class Block(nn.Module):
         resample: str | None = None,
         num_heads: int = 0,
         dropout: float = 0.0,
-        generator=None,
+        generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
         self.flavor = flavor
@@ -104,7 +106,7 @@ class Block(nn.Module):
 
 
 class UNet(nn.Module):
-    """EDM2 U-Net over (B, C, W) profiles (model.md §3.3).
+    """EDM2 U-Net over (B, C, W) profiles (docs/model.md §3.3).
 
     Args:
         rows: C, the rows of one sample.
@@ -133,7 +135,7 @@ class UNet(nn.Module):
         dropout: float = 0.0,
         label_dim: int = 0,
         label_scale: float = 1.0,
-        generator=None,
+        generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
         widths = [channels * m for m in channel_mult]
@@ -143,7 +145,7 @@ class UNet(nn.Module):
         self.emb_noise = MPConv(c_noise, c_emb, None, generator=generator)
         self.emb_label = MPConv(label_dim, c_emb, None, generator=generator) if label_dim else None
 
-        def block(c_in: int, c_out: int, flavor: str, res: int, attn: bool = False, **kw) -> Block:
+        def block(c_in: int, c_out: int, flavor: str, res: int, attn: bool = False, **kw: Any) -> Block:
             heads = c_out // channels_per_head if (attn or res in attn_resolutions) else 0
             return Block(c_in, c_out, c_emb, flavor=flavor, num_heads=heads, dropout=dropout, generator=generator, **kw)
 

@@ -1,7 +1,7 @@
 """Quantities derived from sampled rows for plotting (physical units).
 
 * inverse Hall parameter Ω_e⁻¹ = ν_e m_e / (e B) and its anomalous part ν_an m_e / (e B);
-* ionization frequency ν_iz ≈ n_n Σ_Z k_{0→Z}(ε) with ε = 3/2 T_e (physics.md §4.3, §9; the drift
+* ionization frequency ν_iz ≈ n_n Σ_Z k_{0→Z}(ε) with ε = 3/2 T_e (docs/physics.md §4.3, §9; the drift
   energy K is not among the rows, so this slightly underestimates ε).
 """
 

@@ -1,9 +1,9 @@
 """The two small interfaces the sampler and the guidance methods are written against.
 
 - a **denoiser** is any callable ``D(x, sigma) -> x_hat`` with x, x_hat of shape (B, C, W) and
-  sigma of shape (B,) — the trained model's ``Precond.forward`` (EDM preconditioning, model.md §2),
+  sigma of shape (B,) — the trained model's ``Precond.forward`` (EDM preconditioning, docs/model.md §2),
   an analytic denoiser in the tests, or a guidance wrapper around either (which returns the
-  posterior-mean estimate, model.md §8.3);
+  posterior-mean estimate, docs/model.md §8.3);
 - a **linear operator** A maps (B, C, W) → (B, n) with an adjoint (B, n) → (B, C, W) and the
   diagonal of A Aᵀ (``hallctl.sample.operator.SparseObservationOperator`` is the one hallctl builds
   from an observation file).
@@ -23,7 +23,7 @@ Denoiser = Callable[[Tensor, Tensor], Tensor]
 
 
 class LinearOperator(Protocol):
-    """A linear observation operator A (model.md §8.1), batched over the first dimension."""
+    """A linear observation operator A (docs/model.md §8.1), batched over the first dimension."""
 
     def __call__(self, x: Tensor) -> Tensor:
         """A x: (B, C, W) → (B, n)."""

@@ -1,4 +1,4 @@
-r"""Observation files → normalized observations and their operator; the fit report (model.md §8.1).
+r"""Observation files → normalized observations and their operator; the fit report (docs/model.md §8.1).
 
 File format (CSV, header required; lines starting with ``#`` and blank lines are ignored)::
 
@@ -43,6 +43,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from hallctl.data.normalization import Normalization
 from hallctl.errors import ModelError, ObservationError
 from hallctl.sample.operator import SparseObservationOperator, interpolation_terms, row_mean_terms
 
@@ -178,16 +179,16 @@ def _convert(
     e = _number(entry[key], key, where)
     if e <= 0:
         raise ObservationError(f"{where}: {key} must be positive, got {e:g}")
-    mean, s = float(meta["mean"][r]), float(meta["std"][r])
+    norm = Normalization.of(meta)
     if is_log:
         rho = e if key == "rel_std" else e / q
-        # a lognormal error of relative standard deviation ρ has σ_ln = √ln(1 + ρ²)
-        y, sigma_y, std = (math.log(q) - mean) / s, math.sqrt(math.log1p(rho * rho)) / s, rho * q
+        sigma_y, std = norm.noise_to_model(r, rel_std=rho), rho * q
     else:
         std = e if key == "std" else e * abs(q)
         if std <= 0:
             raise ObservationError(f"{where}: rel_std of a zero value gives no error; use an absolute std")
-        y, sigma_y = (q - mean) / s, std / s
+        sigma_y = norm.noise_to_model(r, std=std)
+    y = norm.value_to_model(r, q)
     return Observation(
         line=line,
         field=name,
@@ -299,8 +300,7 @@ def read_observations(
 
 
 def _to_physical(x: np.ndarray, o: Observation, meta: Mapping[str, Any]) -> np.ndarray:
-    g = float(meta["mean"][o.row]) + float(meta["std"][o.row]) * x
-    return np.exp(g) if o.log else g
+    return Normalization.of(meta).value_to_physical(o.row, x)
 
 
 @dataclass(frozen=True)
@@ -353,10 +353,7 @@ def fit_report(samples: Tensor | np.ndarray, observations: Observations, *, phys
     if x.ndim == 2:
         x = x[None]
     if physical:
-        mean = torch.tensor(meta["mean"], dtype=torch.float64)[:, None]
-        std = torch.tensor(meta["std"], dtype=torch.float64)[:, None]
-        logm = torch.tensor(meta["log"], dtype=torch.bool)[:, None]
-        x = (torch.where(logm, torch.log(x), x) - mean) / std
+        x = torch.as_tensor(Normalization.of(meta).to_model(x.numpy()), dtype=torch.float64)
     pred = observations.operator.to(dtype=torch.float64)(x).numpy()  # (K, n) normalized
     y, sy = observations.y.numpy(), observations.sigma_y.numpy()
     z = (pred.mean(axis=0) - y) / sy

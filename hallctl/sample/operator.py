@@ -1,4 +1,4 @@
-r"""Sparse linear observation operator on normalized tensors (model.md §8.1).
+r"""Sparse linear observation operator on normalized tensors (docs/model.md §8.1).
 
 .. math::
 

@@ -1,4 +1,4 @@
-r"""Noise levels of the EDM sampler (model.md §7; Karras et al. 2022, arXiv:2206.00364, Eq. 5).
+r"""Noise levels of the EDM sampler (docs/model.md §7; Karras et al. 2022, arXiv:2206.00364, Eq. 5).
 
 .. math::
 
@@ -14,10 +14,13 @@ takes N − 1 steps for the same "steps" setting; hallctl does not.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 from torch import Tensor
 
-__all__ = ["edm_sigmas"]
+__all__ = ["Schedule", "edm_sigmas"]
 
 
 def edm_sigmas(
@@ -61,3 +64,23 @@ def edm_sigmas(
         levels = (a + i / (N - 1) * (b - a)) ** rho
     sigmas = torch.cat([levels, levels.new_zeros(1)])
     return sigmas.to(dtype=dtype, device=device)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The EDM ρ-schedule as settings: N steps from σ_max down to σ_min, then 0."""
+
+    steps: int = 32
+    sigma_min: float = 0.002
+    sigma_max: float = 80.0
+    rho: float = 7.0
+
+    def sigmas(self) -> list[float]:
+        """σ_0 … σ_N as floats (ValueError for out-of-range settings)."""
+        return edm_sigmas(self.steps, sigma_min=self.sigma_min, sigma_max=self.sigma_max, rho=self.rho).tolist()
+
+    def describe(self) -> dict[str, Any]:
+        """The settings recorded with the samples."""
+        return {"steps": int(self.steps),
+                "schedule": "edm-rho: N levels sigma_0=sigma_max..sigma_{N-1}=sigma_min, then sigma_N=0 (N steps)",
+                "sigma_min": float(self.sigma_min), "sigma_max": float(self.sigma_max), "rho": float(self.rho)}

@@ -1,4 +1,4 @@
-r"""One-step rules for the probability-flow ODE in the EDM parameterization (model.md §7).
+r"""One-step rules for the probability-flow ODE in the EDM parameterization (docs/model.md §7).
 
 .. math::
 

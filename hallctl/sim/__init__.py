@@ -1,4 +1,4 @@
-"""Native 1D quasineutral fluid Hall-thruster simulator (physics.md; HallThruster.jl v0.21.6).
+"""Native 1D quasineutral fluid Hall-thruster simulator (docs/physics.md; HallThruster.jl v0.21.6).
 
 Public entry points::
 

@@ -7,7 +7,7 @@ Options, and why:
   the generated assembly).
 * ``nogil=True`` — required: a thread pool runs several simulations in parallel.
 * ``error_model="numpy"`` — a division by zero gives inf/NaN instead of raising
-  ``ZeroDivisionError``; the solver detects non-finite values itself (physics.md §11.7).
+  ``ZeroDivisionError``; the solver detects non-finite values itself (docs/physics.md §11.7).
 * ``fastmath`` only with the value-safe flags (contraction, reassociation, reciprocal): the
   regression numbers still match HallThruster.jl to ~1e-14, and NaN checks still work.
   Reassociation also lets LLVM vectorize the sums of the kernels (finiteness tests, integrals).
@@ -24,7 +24,9 @@ locator below keys every kernel of this package on the stamps of all its modules
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from numba import njit
 
@@ -55,11 +57,11 @@ def _install_locator() -> None:
     class _PackageLocator(InTreeCacheLocator):
         """In-tree cache whose validity stamp covers every module of hallctl.sim."""
 
-        def get_source_stamp(self):
+        def get_source_stamp(self) -> tuple:
             return _package_stamp()
 
         @classmethod
-        def from_function(cls, py_func, py_file):
+        def from_function(cls, py_func: Callable[..., Any], py_file: str) -> _PackageLocator | None:
             try:
                 inside = Path(py_file).resolve().parent == _SIM_DIR
             except (OSError, TypeError):
@@ -76,7 +78,7 @@ def _install_locator() -> None:
 _install_locator()
 
 
-def jit(func=None, *, inline=False, strict=False):
+def jit(func: Callable[..., Any] | None = None, *, inline: bool = False, strict: bool = False) -> Callable[..., Any]:
     """Compile ``func`` in nopython mode with the project-wide options above.
 
     ``@jit(inline=True)``: a scalar helper called inside cell loops, inlined by numba itself

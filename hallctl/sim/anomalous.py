@@ -1,9 +1,9 @@
-"""Anomalous electron transport models (physics.md §10).
+"""Anomalous electron transport models (docs/physics.md §10).
 
 Every model here is Bohm-like, ν_an(z) = c(z) ω_ce(z) with ω_ce = e B / m_e. A model is a small
 frozen dataclass registered by name in :data:`ANOM_MODELS`; its ``coefficient(z, ctx)`` gives
 c(z) at one position. The driver evaluates it once at every cell centre (the models do not
-depend on time, and upstream freezes ν_an after iteration 5 anyway, physics.md §16 item 4).
+depend on time, and upstream freezes ν_an after iteration 5 anyway, docs/physics.md §16 item 4).
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ class AnomContext:
 
 
 @jit
-def multilog_bohm_coeff(z, z_nodes, c_nodes):
-    """MultiLogBohm c(z): ln c piecewise linear between the nodes (physics.md §10).
+def multilog_bohm_coeff(z: float, z_nodes: np.ndarray, c_nodes: np.ndarray) -> float:
+    """MultiLogBohm c(z): ln c piecewise linear between the nodes (docs/physics.md §10).
 
     Clamped to c_1 below z_1 and to c_K at or above z_K; the node search takes the largest k
     with z_k ≤ z.
@@ -70,8 +70,8 @@ def multilog_bohm_coeff(z, z_nodes, c_nodes):
 
 
 @jit
-def gaussian_bohm_coeff(z, hall_min, hall_max, center_m, width_m):
-    """GaussianBohm c(z) = c_max [1 - (1 - c_min) exp(-½((z - z_c)/w)²)] (physics.md §10)."""
+def gaussian_bohm_coeff(z: float, hall_min: float, hall_max: float, center_m: float, width_m: float) -> float:
+    """GaussianBohm c(z) = c_max [1 - (1 - c_min) exp(-½((z - z_c)/w)²)] (docs/physics.md §10)."""
     x = (z - center_m) / width_m
     return hall_max * (1.0 - (1.0 - hall_min) * math.exp(-0.5 * x * x))
 
@@ -92,7 +92,7 @@ class NoAnom:
 
 @dataclass(frozen=True)
 class TwoZoneBohm:
-    """c = lt(c1 → c2): c1 inside the channel, c2 outside (physics.md §10, §7.1)."""
+    """c = lt(c1 → c2): c1 inside the channel, c2 outside (docs/physics.md §10, §7.1)."""
 
     c1: float = 1.0 / 160.0
     c2: float = 1.0 / 16.0
@@ -107,7 +107,7 @@ class TwoZoneBohm:
 
 @dataclass(frozen=True)
 class GaussianBohm:
-    """Bohm coefficient with a Gaussian trough of depth ``hall_min`` (physics.md §10)."""
+    """Bohm coefficient with a Gaussian trough of depth ``hall_min`` (docs/physics.md §10)."""
 
     hall_min: float
     hall_max: float
@@ -124,7 +124,7 @@ class GaussianBohm:
 
 @dataclass(frozen=True)
 class MultiLogBohm:
-    """Log-linear interpolation of a coefficient profile (z_k [m], c_k) (physics.md §10, §10.1)."""
+    """Log-linear interpolation of a coefficient profile (z_k [m], c_k) (docs/physics.md §10, §10.1)."""
 
     z_m: tuple[float, ...]
     c: tuple[float, ...]
@@ -146,7 +146,7 @@ class MultiLogBohm:
 
 @dataclass(frozen=True)
 class LogisticPressureShift:
-    """Evaluate ``model`` at z - δ(p_B), δ from :func:`pressure_shift_m` (physics.md §10)."""
+    """Evaluate ``model`` at z - δ(p_B), δ from :func:`pressure_shift_m` (docs/physics.md §10)."""
 
     model: NoAnom | TwoZoneBohm | GaussianBohm | MultiLogBohm
     z0: float
@@ -184,7 +184,8 @@ def _check_positive(obj: object, name: str, value: float, *, allow_zero: bool = 
         raise SimulationInputError(f"{type(obj).__name__}: {name} = {value!r}, must be finite and {bound}")
 
 
-def anom_coefficients(model, z_cell_m: np.ndarray, ctx: AnomContext) -> np.ndarray:
+def anom_coefficients(model: NoAnom | TwoZoneBohm | GaussianBohm | MultiLogBohm | LogisticPressureShift,
+                      z_cell_m: np.ndarray, ctx: AnomContext) -> np.ndarray:
     """c(z) of ``model`` at every cell centre, shape like ``z_cell_m``."""
     return np.array([model.coefficient(float(z), ctx) for z in z_cell_m])
 
@@ -192,7 +193,7 @@ def anom_coefficients(model, z_cell_m: np.ndarray, ctx: AnomContext) -> np.ndarr
 def six_parameter_profile(z_m: np.ndarray, *, L_ch_m: float, anom_minimum: float, anom_width: float,
                           anom_slope: float, anom_step: float, anom_scale: float,
                           anom_center: float) -> np.ndarray:
-    """hall_diffusion six-parameter Bohm-coefficient profile c_k (physics.md §10.1).
+    """hall_diffusion six-parameter Bohm-coefficient profile c_k (docs/physics.md §10.1).
 
     With ẑ = z / L_ch and ζ = ẑ / L - 1:
     f = 1 - s + s / (1 + exp(-m ζ / (1 - m))), g = 1 - (1 - a) exp(-(ζ/w)²), c = S f g.
@@ -211,7 +212,7 @@ def six_parameter_profile(z_m: np.ndarray, *, L_ch_m: float, anom_minimum: float
 
 def gp_perturbation(rng: np.random.Generator, z_m: np.ndarray, *, L_ch_m: float, sigma: float = 1.0,
                     length_scale: float = 1.0) -> np.ndarray:
-    """Sample ξ ~ N(0, Σ), Σ_kl = σ² exp(-½((ẑ_k - ẑ_l)/λ)²) + 1e-8 δ_kl (physics.md §10.1).
+    """Sample ξ ~ N(0, Σ), Σ_kl = σ² exp(-½((ẑ_k - ẑ_l)/λ)²) + 1e-8 δ_kl (docs/physics.md §10.1).
 
     Multiply a profile by ``exp(ξ)`` to perturb it. ``rng`` is passed in (style.md item 10).
     """

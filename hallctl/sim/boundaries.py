@@ -1,23 +1,29 @@
-"""Heavy-species boundary conditions and the positivity limiter (physics.md §8).
+"""Heavy-species boundary conditions and the positivity limiter (docs/physics.md §8).
 
 Anode ghost cell: Bohm-type ion outflow with the sheath reduction of Hara (PSST 28, 2019) and
 the neutral inflow that re-emits recombined ions (§8.1); cathode ghost cell: outflow copy or
 floored inflow (§8.2); after each RK stage the densities are floored at 1 m⁻³ (§8.3).
 """
 
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 from hallctl.sim import layout as lay
 from hallctl.sim._jit import jit
 from hallctl.sim.constants import E_CHARGE, K_B
 
+if TYPE_CHECKING:
+    import numpy as np
+
 __all__ = ["apply_boundaries", "erf_approx", "floor_densities", "stage_limiter"]
 
 
 @jit
-def erf_approx(y):
+def erf_approx(y: float) -> float:
     """Upstream's approximate erf, 1 - exp(-y²)/(y√π) g/(1 + g), g = √π y + (π - 2) y²
-    (odd extension for y < 0), used in the anode Bohm-speed reduction (physics.md §8.1)."""
+    (odd extension for y < 0), used in the anode Bohm-speed reduction (docs/physics.md §8.1)."""
     if y == 0.0:
         return 0.0
     a = abs(y)
@@ -27,8 +33,8 @@ def erf_approx(y):
 
 
 @jit
-def stage_limiter(U, P):
-    """Positivity limiter after each RK stage, all cells incl. ghosts (physics.md §8.3).
+def stage_limiter(U: np.ndarray, P: np.ndarray) -> bool:
+    """Positivity limiter after each RK stage, all cells incl. ghosts (docs/physics.md §8.3).
 
     Returns False (and changes nothing more) when a density or momentum is not finite;
     otherwise floors every density at 1 m⁻³ × m, ions keeping their velocity
@@ -46,8 +52,8 @@ def stage_limiter(U, P):
 
 
 @jit
-def floor_densities(U, P):
-    """Floor every density of U at 1 m⁻³ × m, ions keeping their velocity (physics.md §8.3)."""
+def floor_densities(U: np.ndarray, P: np.ndarray) -> None:
+    """Floor every density of U at 1 m⁻³ × m, ions keeping their velocity (docs/physics.md §8.3)."""
     nvar, n2 = U.shape
     floor = P[lay.P_MASS]  # MIN_NUMBER_DENSITY (1 m⁻³) × m
     # the common case first: nothing to floor (a cheap vector count, no divisions)
@@ -70,11 +76,11 @@ def floor_densities(U, P):
 
 
 @jit
-def apply_boundaries(U, F, P, S):
-    """Anode and cathode ghost states (physics.md §8.1–8.2).
+def apply_boundaries(U: np.ndarray, F: np.ndarray, P: np.ndarray, S: np.ndarray) -> None:
+    """Anode and cathode ghost states (docs/physics.md §8.1–8.2).
 
     Uses T_e of the first interior cell and the sheath potential V_s of the last electron update
-    (physics.md §16 item 10).
+    (docs/physics.md §16 item 10).
     """
     N = int(P[lay.P_N])
     nZ = int(P[lay.P_NZ])

@@ -1,4 +1,4 @@
-"""Simulation configuration: thruster, models and numerics as frozen dataclasses (physics.md §14).
+"""Simulation configuration: thruster, models and numerics as frozen dataclasses (docs/physics.md §14).
 
 Names carry units (style.md item 2). ``SimConfig.__post_init__`` validates every field and
 raises :class:`hallctl.errors.SimulationInputError` naming the field, the bad value and what is
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 CONDUCTIVITY_MODELS = ("braginskii", "mitchner", "landmark")
-"""Electron thermal-conductivity closures (physics.md §6.2)."""
+"""Electron thermal-conductivity closures (docs/physics.md §6.2)."""
 
 AnomModel = NoAnom | TwoZoneBohm | GaussianBohm | MultiLogBohm | LogisticPressureShift
 WallModel = NoWallLosses | WallSheath | ConstantSheathPotential
@@ -51,7 +52,7 @@ WallModel = NoWallLosses | WallSheath | ConstantSheathPotential
 
 def _default_profile() -> MultiLogBohm:
     """hall_diffusion-style MultiLogBohm: six-parameter profile at central parameter values,
-    no GP noise, on 256 nodes over [0, 3.2 L_ch] (physics.md §10.1)."""
+    no GP noise, on 256 nodes over [0, 3.2 L_ch] (docs/physics.md §10.1)."""
     L = 0.025
     z = np.linspace(0.0, 3.2 * L, 256)
     c = six_parameter_profile(z, L_ch_m=L, anom_minimum=0.05, anom_width=0.3, anom_slope=0.5,
@@ -61,7 +62,7 @@ def _default_profile() -> MultiLogBohm:
 
 @dataclass(frozen=True)
 class SimConfig:
-    """Everything one simulation needs (physics.md; defaults follow HallThruster.jl v0.21.6).
+    """Everything one simulation needs (docs/physics.md; defaults follow HallThruster.jl v0.21.6).
 
     Attributes (SI unless the name says otherwise):
         thruster: geometry and field (:class:`Thruster`); SPT-100 (hall_diffusion) by default.
@@ -98,7 +99,7 @@ class SimConfig:
         dt_s: base/first-fallback time step [s]; duration_s; num_save frames on [0, duration].
         adaptive, cfl (< 0.8), min_dt_s, max_dt_s, max_small_steps: time stepping (§11.4).
         average_start_time_s: time averages use the frames with t ≥ this; None → from frame
-            ⌊num_save/2⌋ (1-based, physics.md §14).
+            ⌊num_save/2⌋ (1-based, docs/physics.md §14).
     """
 
     thruster: Thruster = field(default_factory=Thruster.spt100)
@@ -222,7 +223,7 @@ class SimConfig:
 
     @property
     def max_Te_initial_eV(self) -> float:
-        """Peak T_e of the initial condition (≤ 0 → V_d/10, physics.md §12)."""
+        """Peak T_e of the initial condition (≤ 0 → V_d/10, docs/physics.md §12)."""
         if self.max_electron_temperature_eV > 0:
             return self.max_electron_temperature_eV
         return self.discharge_voltage_V / 10.0
@@ -235,8 +236,8 @@ class SimConfig:
         return int(idx[0]) if idx.size else len(save_times_s) - 1
 
     @classmethod
-    def hall_diffusion(cls, **overrides) -> SimConfig:
-        """The hall_diffusion configuration of physics.md §14 with ``overrides`` applied.
+    def hall_diffusion(cls, **overrides: Any) -> SimConfig:
+        """The hall_diffusion configuration of docs/physics.md §14 with ``overrides`` applied.
 
         SPT-100 (hall_diffusion field), domain [0, 3.2 L_ch], 128 cells, Xe 1–3, WallSheath
         BNSiO2, Braginskii, ion wall losses, current limit 100 A, ℓ = 2.5 mm, 2 ms, 2001 frames,

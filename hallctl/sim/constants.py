@@ -1,4 +1,4 @@
-"""Physical constants and xenon propellant data (physics.md §1).
+"""Physical constants and xenon propellant data (docs/physics.md §1).
 
 Every value is in SI units unless its name says otherwise; energies of reactions are in eV.
 """
@@ -46,15 +46,15 @@ GAMMA_XE = 5.0 / 3.0
 """Adiabatic index γ of xenon, used for the neutral and ion wave speeds."""
 
 MIN_NUMBER_DENSITY_M3 = 1.0
-"""Floor of every heavy-species number density [1/m^3] (physics.md §8.3)."""
+"""Floor of every heavy-species number density [1/m^3] (docs/physics.md §8.3)."""
 
 EPS_MACHINE = 2.220446049250313e-16
-"""Double-precision machine epsilon; the first time step is 100 ε (physics.md §11.4)."""
+"""Double-precision machine epsilon; the first time step is 100 ε (docs/physics.md §11.4)."""
 
 XE_IONIZATION_EV = {
     (0, 1): 12.1298437,
     (0, 2): 33.1048437,
-    (0, 3): 64.1548427,  # sic, last digit as in the upstream table (physics.md §1)
+    (0, 3): 64.1548427,  # sic, last digit as in the upstream table (docs/physics.md §1)
     (1, 2): 20.975,
     (1, 3): 52.025,
     (2, 3): 31.05,
@@ -65,7 +65,7 @@ XE_EXCITATION_EV = 8.32
 """Lumped excitation energy of xenon [eV]."""
 
 LANDMARK_IONIZATION_EV = 12.12
-"""Ionization energy of the LANDMARK reaction model [eV] (physics.md §15)."""
+"""Ionization energy of the LANDMARK reaction model [eV] (docs/physics.md §15)."""
 
 LANDMARK_EXCITATION_EV = 8.32
 """Excitation energy of the LANDMARK reaction model [eV]."""

@@ -1,16 +1,19 @@
 """Electron kernels: collisions, wall losses, Ohm's law, discharge current, potential, κ.
 
-Implements physics.md §5 (collision frequencies, mobility, generalized Ohm's law with drag,
+Implements docs/physics.md §5 (collision frequencies, mobility, generalized Ohm's law with drag,
 discharge current for an imposed voltage, anode sheath, potential, drift kinetic energy), §6.2
 (thermal conductivity), §7.2/7.4 (wall models) and §7.3 (ion wall-loss frequencies), in the
 order of §11.6 step 3a–e. The energy equation (step 3f) is in :mod:`hallctl.sim.energy`.
 
-Speed (physics.md §17): cell loops over few rows each, free of calls (the logarithms are
+Speed (docs/physics.md §17): cell loops over few rows each, free of calls (the logarithms are
 :func:`hallctl.sim.vecmath.log_vec`) and of data-dependent branches, so that LLVM vectorizes
 them; only the table lookup of ν_en runs in a scalar loop.
 """
 
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 from hallctl.sim import layout as lay
 from hallctl.sim._jit import jit
@@ -19,6 +22,9 @@ from hallctl.sim.rates import lookup_rate
 from hallctl.sim.thruster import linear_transition
 from hallctl.sim.vecmath import log_vec
 from hallctl.sim.walls import EDGE_TO_CENTER_RATIO
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "anode_sheath_potential",
@@ -31,9 +37,9 @@ __all__ = [
 
 
 @jit(inline=True)
-def coulomb_logarithm(ne, Te_eV, Z):
+def coulomb_logarithm(ne: float, Te_eV: float, Z: float) -> float:
     """ln Λ = 23 - ½ ln(1e-6 n_e Z²/T_e³) for T_e < 10 Z², else 24 - ½ ln(1e-6 n_e/T_e²)
-    (physics.md §5.1; n_e in m⁻³, T_e in eV). Branch-free, for vector loops."""
+    (docs/physics.md §5.1; n_e in m⁻³, T_e in eV). Branch-free, for vector loops."""
     low = Te_eV < 10.0 * Z * Z
     num = 1e-6 * ne * Z * Z if low else 1e-6 * ne
     x = num / (Te_eV * Te_eV * Te_eV if low else Te_eV * Te_eV)
@@ -41,15 +47,15 @@ def coulomb_logarithm(ne, Te_eV, Z):
 
 
 @jit(inline=True)
-def freq_electron_ion(ne, Te_eV, Z):
-    """ν_ei = 2.9e-12 Z² n_e ln Λ / T_e^(3/2) [1/s] (physics.md §5.1)."""
+def freq_electron_ion(ne: float, Te_eV: float, Z: float) -> float:
+    """ν_ei = 2.9e-12 Z² n_e ln Λ / T_e^(3/2) [1/s] (docs/physics.md §5.1)."""
     return 2.9e-12 * Z * Z * ne * coulomb_logarithm(ne, Te_eV, Z) / (Te_eV * math.sqrt(Te_eV))
 
 
 @jit
-def braginskii_coefficient(Zeff):
+def braginskii_coefficient(Zeff: float) -> float:
     """Braginskii κ coefficient C(Z_eff): linear through (1, 4.66), (2, 4.0), (3, 3.7), (4, 3.6),
-    (5, 3.2), clamped outside [1, 5] (physics.md §6.2)."""
+    (5, 3.2), clamped outside [1, 5] (docs/physics.md §6.2)."""
     if Zeff <= 1.0:
         return 4.66
     if Zeff >= 5.0:
@@ -68,8 +74,8 @@ def braginskii_coefficient(Zeff):
 
 
 @jit
-def anode_sheath_potential(Te1_eV, ne1, ji1, Id_A, A_ch):
-    """Anode sheath potential V_s ≥ 0 [V] (physics.md §5.6).
+def anode_sheath_potential(Te1_eV: float, ne1: float, ji1: float, Id_A: float, A_ch: float) -> float:
+    """Anode sheath potential V_s ≥ 0 [V] (docs/physics.md §5.6).
 
     j_th = e n_e c̄_e/4, c̄_e = √(8 e T_e/(π m_e)); j_e = I_d/A_ch - j_i; V_s = -T_e ln min(1,
     j_e/j_th) if j_e/j_th > 0 else 0 (electron-attracting sheaths are not modelled).
@@ -83,7 +89,7 @@ def anode_sheath_potential(Te1_eV, ne1, ji1, Id_A, A_ch):
 
 
 @jit
-def trapezoid_edges(F, row, zc, z_edge, N):
+def trapezoid_edges(F: np.ndarray, row: int, zc: np.ndarray, z_edge: np.ndarray, N: int) -> float:
     """Trapezoid rule of F[row] on {z_0, cell centres 1..N, z_N}, F[row, 0] and F[row, N+1]
     already being edge values."""
     acc = 0.5 * (F[row, 0] + F[row, 1]) * (zc[1] - z_edge[0])
@@ -96,8 +102,8 @@ def trapezoid_edges(F, row, zc, z_edge, N):
 
 
 @jit
-def collision_frequencies(F, P, el_tab):
-    """Step 3a of physics.md §11.6: ν_en = k_el(3/2 T_e) n_n, ν_ei (§5.1, when enabled),
+def collision_frequencies(F: np.ndarray, P: np.ndarray, el_tab: np.ndarray) -> None:
+    """Step 3a of docs/physics.md §11.6: ν_en = k_el(3/2 T_e) n_n, ν_ei (§5.1, when enabled),
     ν_c = ν_en + ν_ei (+ ν_iz + ν_ex unless LANDMARK); ghosts copy their interior neighbours."""
     N = int(P[lay.P_N])
     n2 = N + 2
@@ -121,8 +127,8 @@ def collision_frequencies(F, P, el_tab):
 
 
 @jit
-def wall_losses(F, zc, P):
-    """Step 3b of physics.md §11.6: wall model (§7.2 sheath with SEE, §7.4 constant sheath)
+def wall_losses(F: np.ndarray, zc: np.ndarray, P: np.ndarray) -> None:
+    """Step 3b of docs/physics.md §11.6: wall model (§7.2 sheath with SEE, §7.4 constant sheath)
     and the ion wall-loss frequencies (§7.3), at every cell.
 
     WallSheath: γ = min(γ_max, σ_0 + 1.5 T_w (1 - σ_0)/ε*), ν_ew = α h √(e T_w/m) Σ_Z Z^(3/2) n_Z
@@ -185,8 +191,9 @@ def wall_losses(F, zc, P):
 
 
 @jit
-def electron_fields(U, F, zc, z_edge, P, S, el_tab, iteration, t):
-    """Electron update steps 3a–3e of physics.md §11.6.
+def electron_fields(U: np.ndarray, F: np.ndarray, zc: np.ndarray, z_edge: np.ndarray, P: np.ndarray, S: np.ndarray,
+                    el_tab: np.ndarray, iteration: int, t: float) -> int:
+    """Electron update steps 3a–3e of docs/physics.md §11.6.
 
     Fills ν_en, ν_ei, ν_class, the wall model (ν_ew, ν_wall, W_wall), the ion wall-loss
     frequencies, ν_an (configured model for t > 0 and iteration ≤ 5), ν_e, μ, V_s (with the

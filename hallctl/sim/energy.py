@@ -1,20 +1,26 @@
-"""Implicit electron energy equation and pressure gradient (physics.md §6, §11.5).
+"""Implicit electron energy equation and pressure gradient (docs/physics.md §6, §11.5).
 
 One linearly implicit upwind finite-volume solve per time step (θ = ``implicit_energy``,
 1 = backward Euler) for nε = 3/2 n_e T_e, with the conductive flux -κ ∂(nε/n_e) — the gradient
-of the mean energy, not of T_e (physics.md §16 item 1) — followed by the T_e floor.
+of the mean energy, not of T_e (docs/physics.md §16 item 1) — followed by the T_e floor.
 
-Speed (physics.md §17): the rate lookups run in a scalar loop of their own, sources and matrix
+Speed (docs/physics.md §17): the rate lookups run in a scalar loop of their own, sources and matrix
 rows in vector loops (upwinding by selects), and the tridiagonal solve eliminates from both
 ends at once, halving its chain of dependent divisions.
 """
 
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 from hallctl.sim import layout as lay
 from hallctl.sim._jit import jit
 from hallctl.sim.constants import E_CHARGE
 from hallctl.sim.rates import lookup_rate
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "apply_gradient",
@@ -27,7 +33,8 @@ __all__ = [
 
 
 @jit
-def solve_tridiagonal(a, b, c, d, x, w):
+def solve_tridiagonal(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, x: np.ndarray,
+                      w: np.ndarray) -> None:
     """Solve a_i x_(i-1) + b_i x_i + c_i x_(i+1) = d_i without pivoting, eliminating from both
     ends at once ("burn at both ends"): rows 0..m-1 forward as in the Thomas algorithm, rows
     n-1..m+1 backward, m = n//2, then the middle row and the two back-substitutions.
@@ -91,7 +98,7 @@ def solve_tridiagonal(a, b, c, d, x, w):
 
 
 @jit
-def pressure_gradient(p, z, out):
+def pressure_gradient(p: np.ndarray, z: np.ndarray, out: np.ndarray) -> None:
     """∂p/∂z by second-order three-point differences on the cell centres incl. ghosts
     (forward at 0, central inside, backward at the last cell; nonuniform weights, §11.5)."""
     n = p.shape[0]
@@ -110,7 +117,7 @@ def pressure_gradient(p, z, out):
                   + (h1 + 2.0 * h2) / (h2 * (h1 + h2)) * p[n - 1])
 
 
-def gradient_weights(z):
+def gradient_weights(z: np.ndarray) -> np.ndarray:
     """Weights (w_left, w_centre, w_right) of :func:`pressure_gradient` at every cell, shape
     (3, n): ∂p_i = w0 p_(i-1) + w1 p_i + w2 p_(i+1) inside, with the one-sided stencils
     shifted to (0, 1, 2) at the first cell and (n-3, n-2, n-1) at the last."""
@@ -132,7 +139,7 @@ def gradient_weights(z):
 
 
 @jit
-def apply_gradient(F, p, out, n):
+def apply_gradient(F: np.ndarray, p: int, out: int, n: int) -> None:
     """F[out] = ∂F[p] with the precomputed :func:`gradient_weights` in F[GW0..GW2] (same stencils
     as :func:`pressure_gradient`; n = N+2 cells)."""
     F[out, 0] = F[lay.GW0, 0] * F[p, 0] + F[lay.GW1, 0] * F[p, 1] + F[lay.GW2, 0] * F[p, 2]
@@ -143,8 +150,9 @@ def apply_gradient(F, p, out, n):
 
 
 @jit(inline=True)
-def _implicit_row(FL_L, FL_i, FR_i, FR_R, nE_L, nE_i, nE_R, Q, dt, theta, idz):
-    """(a, b, c, d) of one interior row of the θ-implicit energy system (physics.md §6.4) from
+def _implicit_row(FL_L: float, FL_i: float, FR_i: float, FR_R: float, nE_L: float, nE_i: float, nE_R: float, Q: float,
+                  dt: float, theta: float, idz: float) -> tuple[float, float, float, float]:
+    """(a, b, c, d) of one interior row of the θ-implicit energy system (docs/physics.md §6.4) from
     the edge fluxes F_L = FL_L nε_(i-1) + FL_i nε_i, F_R = FR_i nε_i + FR_R nε_(i+1) and the
     source Q [eV m⁻³ s⁻¹]: nε_i + θ Δt (F_R - F_L)/Δz = nε_i^old + Δt Q - (1-θ) Δt (F_R - F_L)^old/Δz."""
     f = theta * dt * idz
@@ -157,8 +165,9 @@ def _implicit_row(FL_L, FL_i, FR_i, FR_R, nE_L, nE_i, nE_R, Q, dt, theta, idz):
 
 
 @jit
-def electron_energy(F, zc, dz_cell, dz_edge, P, S, ex_tab, dt):
-    """Electron energy update, physics.md §11.6 step 3f (§6.3 sources, §6.4 scheme).
+def electron_energy(F: np.ndarray, zc: np.ndarray, dz_cell: np.ndarray, dz_edge: np.ndarray, P: np.ndarray,
+                    S: np.ndarray, ex_tab: np.ndarray, dt: float) -> int:
+    """Electron energy update, docs/physics.md §11.6 step 3f (§6.3 sources, §6.4 scheme).
 
     Computes ν_ex and the excitation loss (k_ex at the ε of step 2, minus the fresh K), Ohmic
     heating, wall and ionization losses, assembles and solves the tridiagonal system for nε at
@@ -273,8 +282,8 @@ def electron_energy(F, zc, dz_cell, dz_edge, P, S, ex_tab, dt):
 
 
 @jit
-def update_plume(F, zc, P):
-    """Quasi-1D plume expansion after an electron update (physics.md §2.4)."""
+def update_plume(F: np.ndarray, zc: np.ndarray, P: np.ndarray) -> None:
+    """Quasi-1D plume expansion after an electron update (docs/physics.md §2.4)."""
     N = int(P[lay.P_N])
     Lch = P[lay.P_LCH]
     e_idx = 0

@@ -1,4 +1,7 @@
-"""Read HallThruster.jl JSON inputs into a :class:`SimConfig`.
+"""HallThruster.jl's JSON input format, both ways: read one into a :class:`SimConfig`, or write one.
+
+The writer (:func:`to_hallthruster_input`) is the julia backend's wire format, so HallThruster.jl
+(v0.21) runs the same configuration the native solver would.
 
 Accepts upstream's run-file layout (``{"config": {...}, "simulation": {...}, "postprocess":
 {...}}``, as in its ``test/regression/*.json`` and in the ``config``/``simulation`` keys of its
@@ -20,7 +23,7 @@ from hallctl.sim.config import SimConfig
 from hallctl.sim.thruster import Thruster, load_bfield_csv
 from hallctl.sim.walls import ConstantSheathPotential, NoWallLosses, WallSheath
 
-__all__ = ["config_from_dict", "load_hallthruster_json"]
+__all__ = ["config_from_dict", "load_hallthruster_json", "to_hallthruster_input"]
 
 _CONDUCTIVITY = {"Braginskii": "braginskii", "Mitchner": "mitchner", "LANDMARK_conductivity": "landmark",
                  "LANDMARK": "landmark"}
@@ -54,7 +57,7 @@ def _get(d: dict, key: str, default: Any = None) -> Any:
     return default if v is None else v
 
 
-def _anom(spec: dict) -> Any:
+def _anom_model(spec: dict) -> Any:
     kind = spec.get("type")
     if kind == "NoAnom":
         return NoAnom()
@@ -74,14 +77,14 @@ def _anom(spec: dict) -> Any:
             raise SimulationInputError("anom_model MultiLogBohm: needs 'zs' and 'cs' arrays")
         return MultiLogBohm(tuple(z), tuple(c))
     if kind == "LogisticPressureShift":
-        return LogisticPressureShift(_anom(spec["model"]), float(spec["z0"]), float(spec["dz"]),
+        return LogisticPressureShift(_anom_model(spec["model"]), float(spec["z0"]), float(spec["dz"]),
                                      float(spec["pstar"]), float(spec["alpha"]))
     raise SimulationInputError(
         f"anom_model type {kind!r} is not supported; allowed: NoAnom, TwoZoneBohm, GaussianBohm, "
         "MultiLogBohm, LogisticPressureShift")
 
 
-def _wall(spec: dict) -> Any:
+def _wall_model(spec: dict) -> Any:
     kind = spec.get("type")
     if kind == "NoWallLosses":
         return NoWallLosses()
@@ -113,24 +116,9 @@ def _thruster(spec: dict, base_dir: Path) -> Thruster:
     return Thruster(str(_get(spec, "name", "thruster")), L, ri, ro, z, B, bool(_get(spec, "shielded", False)))
 
 
-def config_from_dict(data: dict, *, base_dir: Path | str = ".") -> SimConfig:
-    """Build a :class:`SimConfig` from upstream's ``{"config", "simulation", "postprocess"}``.
-
-    Raises:
-        SimulationInputError: an unsupported option or value.
-    """
-    base_dir = Path(base_dir)
-    cfg = data.get("config", data)
-    sim = data.get("simulation", {})
-    post = data.get("postprocess", {}) or {}
+def _propellant_settings(cfg: dict) -> dict[str, Any]:
+    """Flow rate, charge states and heavy-species temperatures: the propellants list, or the legacy keys."""
     kw: dict[str, Any] = {}
-    if "thruster" not in cfg:
-        raise SimulationInputError("config.thruster: missing")
-    kw["thruster"] = _thruster(cfg["thruster"], base_dir)
-    if "domain" in cfg:
-        kw["domain_m"] = tuple(float(v) for v in cfg["domain"])
-    kw["discharge_voltage_V"] = float(_get(cfg, "discharge_voltage", 300.0))
-    kw["cathode_coupling_voltage_V"] = float(_get(cfg, "cathode_coupling_voltage", 0.0))
     props = cfg.get("propellants")
     if props is not None:
         if len(props) != 1:
@@ -161,11 +149,17 @@ def config_from_dict(data: dict, *, base_dir: Path | str = ".") -> SimConfig:
                          ("ion_temperature_K", "ion_temperature_K")):
             if cfg.get(src) is not None:
                 kw[dst] = float(cfg[src])
-    # physics.md §16 item 12: with a propellants list, the top-level keys are ignored upstream
+    return kw
+
+
+def _model_settings(cfg: dict, base_dir: Path) -> dict[str, Any]:
+    """Anomalous transport, walls, conductivity, reactions, switches and scales."""
+    kw: dict[str, Any] = {}
+    # docs/physics.md §16 item 12: with a propellants list, the top-level keys are ignored upstream
     if "anom_model" in cfg:
-        kw["anom_model"] = _anom(cfg["anom_model"])
+        kw["anom_model"] = _anom_model(cfg["anom_model"])
     if "wall_loss_model" in cfg:
-        kw["wall_model"] = _wall(cfg["wall_loss_model"])
+        kw["wall_model"] = _wall_model(cfg["wall_loss_model"])
     kw["conductivity_model"] = "mitchner"  # upstream's default closure
     if "conductivity_model" in cfg:
         kind = cfg["conductivity_model"].get("type")
@@ -205,6 +199,12 @@ def config_from_dict(data: dict, *, base_dir: Path | str = ".") -> SimConfig:
     if "anode_boundary_condition" in cfg:
         bc = str(cfg["anode_boundary_condition"]).lstrip(":")
         kw["anode_boundary_condition"] = bc
+    return kw
+
+
+def _numerics_settings(cfg: dict, sim: dict, post: dict) -> dict[str, Any]:
+    """Initial condition, circuit, grid, time stepping and the averaging window."""
+    kw: dict[str, Any] = {}
     if int(_get(cfg, "anom_smoothing_iters", 0)) != 0:
         raise SimulationInputError("config.anom_smoothing_iters ≠ 0 is not supported")
     ic = cfg.get("initial_condition")
@@ -244,4 +244,112 @@ def config_from_dict(data: dict, *, base_dir: Path | str = ".") -> SimConfig:
     t_avg = post.get("average_start_time")
     if t_avg is not None and float(t_avg) >= 0 and math.isfinite(float(t_avg)):
         kw["average_start_time_s"] = float(t_avg)
+    return kw
+
+
+def config_from_dict(data: dict, *, base_dir: Path | str = ".") -> SimConfig:
+    """Build a :class:`SimConfig` from upstream's ``{"config", "simulation", "postprocess"}``.
+
+    Raises:
+        SimulationInputError: an unsupported option or value.
+    """
+    base_dir = Path(base_dir)
+    cfg = data.get("config", data)
+    sim = data.get("simulation", {})
+    post = data.get("postprocess", {}) or {}
+    kw: dict[str, Any] = {}
+    if "thruster" not in cfg:
+        raise SimulationInputError("config.thruster: missing")
+    kw["thruster"] = _thruster(cfg["thruster"], base_dir)
+    if "domain" in cfg:
+        kw["domain_m"] = tuple(float(v) for v in cfg["domain"])
+    kw["discharge_voltage_V"] = float(_get(cfg, "discharge_voltage", 300.0))
+    kw["cathode_coupling_voltage_V"] = float(_get(cfg, "cathode_coupling_voltage", 0.0))
+    kw.update(_propellant_settings(cfg))
+    kw.update(_model_settings(cfg, base_dir))
+    kw.update(_numerics_settings(cfg, sim, post))
     return SimConfig(**kw)
+
+
+# ----------------------------------------------------------------------------------------------
+# Writing
+# ----------------------------------------------------------------------------------------------
+
+_CONDUCTIVITY_NAMES = {"braginskii": "Braginskii", "mitchner": "Mitchner", "landmark": "LANDMARK_conductivity"}
+
+
+def _anom_spec(model: Any) -> dict[str, Any]:
+    if isinstance(model, MultiLogBohm):
+        return {"type": "MultiLogBohm", "zs": list(model.z_m), "cs": list(model.c)}
+    if isinstance(model, TwoZoneBohm):
+        return {"type": "TwoZoneBohm", "c1": model.c1, "c2": model.c2}
+    if isinstance(model, GaussianBohm):
+        return {"type": "GaussianBohm", "hall_min": model.hall_min, "hall_max": model.hall_max,
+                "center": model.center_m, "width": model.width_m}
+    if isinstance(model, NoAnom):
+        return {"type": "NoAnom"}
+    raise ValueError(f"anomalous model {type(model).__name__} has no HallThruster.jl JSON form here")
+
+
+def _wall_spec(model: Any) -> dict[str, Any]:
+    if isinstance(model, WallSheath):
+        return {"type": "WallSheath", "material": model.material, "loss_scale": model.loss_scale}
+    if isinstance(model, ConstantSheathPotential):
+        return {"type": "ConstantSheathPotential", "sheath_potential": model.sheath_potential_V,
+                "inner_loss_coeff": model.inner_loss_coeff, "outer_loss_coeff": model.outer_loss_coeff}
+    if isinstance(model, NoWallLosses):
+        return {"type": "NoWallLosses"}
+    raise ValueError(f"wall model {type(model).__name__} has no HallThruster.jl JSON form here")
+
+
+def to_hallthruster_input(c: SimConfig) -> dict[str, Any]:
+    """The JSON document HallThruster.jl's ``run_simulation(path)`` reads for configuration ``c``."""
+    t = c.thruster
+    config = {
+        "thruster": {
+            "name": t.name,
+            "geometry": {"channel_length": t.channel_length_m, "inner_radius": t.inner_radius_m,
+                         "outer_radius": t.outer_radius_m},
+            "magnetic_field": {"file": "", "z": list(t.bfield_z_m), "B": list(t.bfield_T)},
+            "shielded": t.shielded,
+        },
+        "domain": list(c.domain_m),
+        "discharge_voltage": c.discharge_voltage_V,
+        "cathode_coupling_voltage": c.cathode_coupling_voltage_V,
+        "propellants": [{
+            "gas": "Xenon", "flow_rate_kg_s": c.anode_mass_flow_rate_kg_s,
+            "velocity_m_s": c.neutral_velocity_m_s, "temperature_K": c.neutral_temperature_K,
+            "ion_temperature_K": c.ion_temperature_K, "max_charge": c.max_charge,
+        }],
+        "anode_boundary_condition": c.anode_boundary_condition,
+        "anode_Tev": c.anode_Te_eV,
+        "cathode_Tev": c.cathode_Te_eV,
+        "anom_model": _anom_spec(c.anom_model),
+        "wall_loss_model": _wall_spec(c.wall_model),
+        "conductivity_model": {"type": _CONDUCTIVITY_NAMES[c.conductivity_model]},
+        "electron_ion_collisions": c.electron_ion_collisions,
+        "ion_wall_losses": c.ion_wall_losses,
+        "background_pressure_Torr": c.background_pressure_Torr,
+        "background_temperature_K": c.background_temperature_K,
+        "neutral_ingestion_multiplier": c.neutral_ingestion_multiplier,
+        "solve_plume": c.solve_plume,
+        "apply_thrust_divergence_correction": c.apply_thrust_divergence_correction,
+        "electron_plume_loss_scale": c.electron_plume_loss_scale,
+        "magnetic_field_scale": c.magnetic_field_scale,
+        "transition_length": c.transition_length,
+        "reconstruct": c.reconstruct,
+        "implicit_energy": c.implicit_energy,
+        "min_Te": c.min_Te_eV,
+        "LANDMARK": c.landmark,
+        "filter_circuit": {"type": "NoCircuit",
+                           "limit_current": None if math.isinf(c.current_limit_A) else c.current_limit_A},
+    }
+    simulation = {
+        "grid": {"type": "EvenGrid", "num_cells": c.num_cells},
+        "dt": c.dt_s, "duration": c.duration_s, "num_save": c.num_save, "adaptive": c.adaptive,
+        "CFL": c.cfl, "min_dt": c.min_dt_s, "max_dt": c.max_dt_s, "max_small_steps": c.max_small_steps,
+        "verbose": False, "print_errors": False,
+    }
+    postprocess = {"output_file": "", "save_time_resolved": False,
+                   "average_start_time": -1.0 if c.average_start_time_s is None else c.average_start_time_s}
+    return {"config": config, "simulation": simulation, "postprocess": postprocess}

@@ -1,25 +1,31 @@
 """Heavy-species kernels: Rusanov fluxes, reconstruction, SSPRK22, derived quantities.
 
-Implements physics.md §4.1–4.2 (neutrals and isothermal ions), §3 (derived quantities) and
+Implements docs/physics.md §4.1–4.2 (neutrals and isothermal ions), §3 (derived quantities) and
 §11.1–11.4 (finite volumes, van Leer reconstruction, Heun/SSPRK22, the adaptive time-step
 proposal). The source terms (§4.3–4.4, §7.3) are in :mod:`hallctl.sim.sources`, boundary
 conditions and the stage limiter (§8) in :mod:`hallctl.sim.boundaries`. All functions are numba
 kernels over the packed arrays of :mod:`hallctl.sim.layout`; they allocate nothing.
 
-Speed (physics.md §17): each kernel is a sequence of short loops over the cells of a few rows,
+Speed (docs/physics.md §17): each kernel is a sequence of short loops over the cells of a few rows,
 written so that LLVM vectorizes them — no calls, no data-dependent branches (selects instead),
 indices it can prove non-negative (numba wraps negative indices), and few output rows per loop
 (numba cannot tell LLVM that arrays do not alias, so every loop checks that at run time, and
 LLVM gives up past ~128 checks). Quantities needed by several loops go through work rows.
 """
 
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 from hallctl.sim import layout as lay
 from hallctl.sim._jit import jit
 from hallctl.sim.boundaries import floor_densities
 from hallctl.sim.constants import E_CHARGE
 from hallctl.sim.sources import add_sources, reaction_rates
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "MAX_REACTIONS",
@@ -35,8 +41,8 @@ MAX_REACTIONS = 6
 
 
 @jit
-def limited_slope(q_m, q_i, q_p):
-    """van Leer limited half-slope δ of physics.md §11.2; the face values are q_i ∓ δ.
+def limited_slope(q_m: float, q_i: float, q_p: float) -> float:
+    """van Leer limited half-slope δ of docs/physics.md §11.2; the face values are q_i ∓ δ.
 
     The spec's r = (q₊ - q_i)/(q_i - q₋), φ(r) = 4r/(1 + r)² (0 unless r is finite and ≥ 0),
     δ = ¼ φ (q₊ - q₋) equals a b/(a + b) with a = q_i - q₋, b = q₊ - q_i when a b > 0, and 0
@@ -55,16 +61,17 @@ def work_rows(nZ: int) -> int:
 
 
 @jit
-def _slopes(Q, q, W, row, N):
+def _slopes(Q: np.ndarray, q: int, W: np.ndarray, row: int, N: int) -> None:
     """W[row, 1..N] = van Leer half-slopes of Q[q] (§11.2); one vector loop."""
     for i in range(1, N + 1):
         W[row, i] = limited_slope(Q[q, i - 1], Q[q, i], Q[q, i + 1])
 
 
 @jit
-def _ion_flux(W, FM, FP, j, rl, ul, rr, ur, a_i, kTi_m):
+def _ion_flux(W: np.ndarray, FM: int, FP: int, j: int, rl: float, ul: float, rr: float, ur: float, a_i: float,
+             kTi_m: float) -> float:
     """Rusanov flux of the isothermal ion equations at edge j from face states (ρ, u) left and
-    right (physics.md §11.1); writes W[FM, j], W[FP, j] and returns the wave speed s."""
+    right (docs/physics.md §11.1); writes W[FM, j], W[FP, j] and returns the wave speed s."""
     fl = rl * ul
     fr = rr * ur
     s = max(abs(ul), abs(ur)) + a_i
@@ -74,11 +81,12 @@ def _ion_flux(W, FM, FP, j, rl, ul, rr, ur, a_i, kTi_m):
 
 
 @jit
-def _ion_fluxes(U, W, dU, F, rz, mz, vz, FM, FP, SPD, N, recon, a_i, kTi_m):
-    """Rusanov fluxes of one isothermal ion fluid (physics.md §11.1) and their divergence.
+def _ion_fluxes(U: np.ndarray, W: np.ndarray, dU: np.ndarray, F: np.ndarray, rz: int, mz: int, vz: int, FM: int,
+                FP: int, SPD: int, N: int, recon: bool, a_i: float, kTi_m: float) -> None:
+    """Rusanov fluxes of one isothermal ion fluid (docs/physics.md §11.1) and their divergence.
 
     Face states (ρ, u) are the cell values ± the slopes W[rz], W[mz] of ρ and u on interior
-    edges; the two boundary edges always use first-order states (physics.md §11.2, §16 item 9).
+    edges; the two boundary edges always use first-order states (docs/physics.md §11.2, §16 item 9).
     Writes the mass and momentum fluxes to W[FM], W[FP], the wave speed / spacing to W[SPD] and
     (F_(i-1/2) - F_(i+1/2))/Δz_i to dU[rz], dU[mz].
     """
@@ -100,7 +108,7 @@ def _ion_fluxes(U, W, dU, F, rz, mz, vz, FM, FP, SPD, N, recon, a_i, kTi_m):
 
 
 @jit
-def _row_max(A, row, lo, hi):
+def _row_max(A: np.ndarray, row: int, lo: int, hi: int) -> float:
     """max(A[row, lo:hi]) (0 if empty) with four independent accumulators (short chains)."""
     m0 = 0.0
     m1 = 0.0
@@ -120,8 +128,10 @@ def _row_max(A, row, lo, hi):
 
 
 @jit
-def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, iz_prod):
-    """Right-hand side L(U) of all heavy fluids and the time-step limits (physics.md §4, §11).
+def heavy_rhs(U: np.ndarray, dU: np.ndarray, F: np.ndarray, W: np.ndarray, dz_cell: np.ndarray, dz_edge: np.ndarray,
+              P: np.ndarray, S: np.ndarray, iz_tab: np.ndarray, iz_energy: np.ndarray, iz_react: np.ndarray,
+              iz_prod: np.ndarray) -> None:
+    """Right-hand side L(U) of all heavy fluids and the time-step limits (docs/physics.md §4, §11).
 
     Fills ``dU`` at interior cells (ghost rows are set to zero), overwrites ``F[NU_IZ]`` and
     ``F[INEL_IZ]`` with the ionization frequency [1/s] and power density [eV m⁻³ s⁻¹], and
@@ -139,7 +149,9 @@ def heavy_rhs(U, dU, F, W, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react, 
 
 
 @jit
-def heavy_stage_rhs(U, dU, F, W, P, S, iz_tab, iz_energy, iz_react, iz_prod, final):
+def heavy_stage_rhs(U: np.ndarray, dU: np.ndarray, F: np.ndarray, W: np.ndarray, P: np.ndarray, S: np.ndarray,
+                    iz_tab: np.ndarray, iz_energy: np.ndarray, iz_react: np.ndarray, iz_prod: np.ndarray,
+                    final: bool) -> None:
     """:func:`heavy_rhs` of one RK stage; ``final`` marks the second stage, whose ν_iz, ionization
     power and time-step limits (§11.3–11.4) are the ones kept: only then are they computed."""
     N = int(P[lay.P_N])
@@ -166,7 +178,7 @@ def heavy_stage_rhs(U, dU, F, W, P, S, iz_tab, iz_energy, iz_react, iz_prod, fin
     s_n = abs(un) + P[lay.P_AN_SPEED]
     if recon:
         _slopes(U, 0, W, 0, N)
-    # the two boundary edges always use first-order states (physics.md §11.2, §16 item 9)
+    # the two boundary edges always use first-order states (docs/physics.md §11.2, §16 item 9)
     for j in (0, N):
         W[FM, j] = 0.5 * (un * (U[0, j] + U[0, j + 1]) - s_n * (U[0, j + 1] - U[0, j]))
     for j in range(1, N):
@@ -229,13 +241,15 @@ def heavy_stage_rhs(U, dU, F, W, P, S, iz_tab, iz_energy, iz_react, iz_prod, fin
 
 
 @jit
-def ssprk22_step(U, U1, dU, F, W, dz_cell, dz_edge, P, S, dt, iz_tab, iz_energy, iz_react, iz_prod):
-    """One Heun/SSPRK22 step of the heavy species (physics.md §11.3); ghosts are not updated.
+def ssprk22_step(U: np.ndarray, U1: np.ndarray, dU: np.ndarray, F: np.ndarray, W: np.ndarray, dz_cell: np.ndarray,
+                 dz_edge: np.ndarray, P: np.ndarray, S: np.ndarray, dt: float, iz_tab: np.ndarray,
+                 iz_energy: np.ndarray, iz_react: np.ndarray, iz_prod: np.ndarray) -> bool:
+    """One Heun/SSPRK22 step of the heavy species (docs/physics.md §11.3); ghosts are not updated.
 
     U⁽¹⁾ = U + Δt L(U), limiter; U ← ½(U + U⁽¹⁾ + Δt L(U⁽¹⁾)), limiter. The limiter's finiteness
     test (``boundaries.stage_limiter``) is folded into the update loops.
 
-    Returns False on a non-finite density or momentum (physics.md §11.7 ``failure``).
+    Returns False on a non-finite density or momentum (docs/physics.md §11.7 ``failure``).
     """
     nvar, n2 = U.shape
     heavy_stage_rhs(U, dU, F, W, P, S, iz_tab, iz_energy, iz_react, iz_prod, False)
@@ -261,8 +275,8 @@ def ssprk22_step(U, U1, dU, F, W, dz_cell, dz_edge, P, S, dt, iz_tab, iz_energy,
 
 
 @jit
-def heavy_derived(U, F, P):
-    """Derived heavy quantities at all cells (physics.md §3): n_n, n_e, 1/n_e, Σn_Z, j_i, Z_eff,
+def heavy_derived(U: np.ndarray, F: np.ndarray, P: np.ndarray) -> None:
+    """Derived heavy quantities at all cells (docs/physics.md §3): n_n, n_e, 1/n_e, Σn_Z, j_i, Z_eff,
     m_eff, ū_i, the reaction energy ε = nε/n_e + K (LANDMARK: nε/n_e) and Σ_Z Z^(3/2) ρ_Z.
 
     Two cell loops of few output rows each (so that both vectorize); the charge-state terms

@@ -53,7 +53,7 @@ COND_BRAGINSKII, COND_MITCHNER, COND_LANDMARK = 0, 1, 2
  S_DT_E, S_DT_U, S_NAVG, S_FAIL_T, S_FAIL_CODE, S_AVG_ID, S_AVG_DT,
  NUM_S) = range(19)
 
-# failure codes returned by the time loop (physics.md §11.7)
+# failure codes returned by the time loop (docs/physics.md §11.7)
 OK, DONE, FAIL_HEAVY, FAIL_CURRENT, FAIL_TE, FAIL_PHI, FAIL_DT = 0, 1, 2, 3, 4, 5, 6
 
 # ---- AV: time-average sums -----------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Reaction-rate coefficients of xenon (physics.md §9).
+"""Reaction-rate coefficients of xenon (docs/physics.md §9).
 
 HallThruster.jl tabulates Maxwellian rate coefficients k(ε) [m^3/s] against the mean electron
 energy ε [eV] and evaluates them in two stages (§9.2):
@@ -9,7 +9,7 @@ energy ε [eV] and evaluates them in two stages (§9.2):
 
 The package ships no tables: it evaluates the fitted closed forms of §9.3 at the upstream node
 sets (§9.1) and then applies exactly the same two-stage procedure, which keeps upstream's
-coarse-first-interval artefact (physics.md §16 item 3). A user may supply tables instead:
+coarse-first-interval artefact (docs/physics.md §16 item 3). A user may supply tables instead:
 a directory of upstream-format ``.dat`` files (``reaction_rate_directories``) or the
 LANDMARK ``landmark_rates.csv`` (``landmark_rates_file``); those are read at run time.
 """
@@ -53,9 +53,9 @@ __all__ = [
 ]
 
 NUM_LOOKUP = 256
-"""Number of run-time lookup nodes, ε = 0, 1, …, 255 eV (physics.md §9.2)."""
+"""Number of run-time lookup nodes, ε = 0, 1, …, 255 eV (docs/physics.md §9.2)."""
 
-# physics.md §9.3: (A, B, C, D, F) of k = A ε^B exp(-C/ε) (1 + ε/D)^(-F), keyed by (a, b) for
+# docs/physics.md §9.3: (A, B, C, D, F) of k = A ε^B exp(-C/ε) (1 + ε/D)^(-F), keyed by (a, b) for
 # the reaction Xe^(a+) -> Xe^(b+).
 IONIZATION_FITS: dict[tuple[int, int], tuple[float, float, float, float, float]] = {
     (0, 1): (3.33860249e-14, 0.59332934, 19.16331, 69.745151, 0.61327186),
@@ -66,7 +66,7 @@ IONIZATION_FITS: dict[tuple[int, int], tuple[float, float, float, float, float]]
     (2, 3): (7.81479945e-14, 0.21889405, 49.297833, 68.619853, 0.71962503),
 }
 EXCITATION_FIT = (1.76901942e-15, 5.8864608, 8.8999079, 2.4738548, 6.2272265)
-"""(A, B, C, D, F) of the lumped Xe excitation rate (physics.md §9.3)."""
+"""(A, B, C, D, F) of the lumped Xe excitation rate (docs/physics.md §9.3)."""
 
 ELASTIC_FIT = (
     3.109209235e-4,
@@ -79,21 +79,21 @@ ELASTIC_FIT = (
     0.8588968715,
     -30.60096887,
 )
-"""Coefficients c_0..c_8 of ln k_el = Σ c_p (ln ε)^(8-p) (physics.md §9.3)."""
+"""Coefficients c_0..c_8 of ln k_el = Σ c_p (ln ε)^(8-p) (docs/physics.md §9.3)."""
 
 LANDMARK_IZ_FIT = (math.exp(-30.9116), 0.501375, 19.3278, math.exp(15.779), 14458.2)
-"""LANDMARK ionization k_iz fit, same 5-parameter form (physics.md §9.3)."""
+"""LANDMARK ionization k_iz fit, same 5-parameter form (docs/physics.md §9.3)."""
 
 LANDMARK_LOSS_FIT = (math.exp(-29.7701), 1.4422, 12.642, math.exp(2.44861), 1.30721)
-"""LANDMARK inelastic energy-loss coefficient fit [eV m^3/s] (physics.md §9.3)."""
+"""LANDMARK inelastic energy-loss coefficient fit [eV m^3/s] (docs/physics.md §9.3)."""
 
 _ION_FILE_NAMES = {(0, 1): "Xe_Xe+", (0, 2): "Xe_Xe2+", (0, 3): "Xe_Xe3+", (1, 2): "Xe+_Xe2+",
                    (1, 3): "Xe+_Xe3+", (2, 3): "Xe2+_Xe3+"}
 
 
 @jit
-def fit_rate(eps_eV, A, B, C, D, F):
-    """Fitted rate coefficient k(ε) = A ε^B exp(-C/ε) (1 + ε/D)^(-F) [m^3/s] (physics.md §9.3).
+def fit_rate(eps_eV: float, A: float, B: float, C: float, D: float, F: float) -> float:
+    """Fitted rate coefficient k(ε) = A ε^B exp(-C/ε) (1 + ε/D)^(-F) [m^3/s] (docs/physics.md §9.3).
 
     Args:
         eps_eV: mean electron energy ε [eV]; ε ≤ 0 gives 0.
@@ -105,7 +105,7 @@ def fit_rate(eps_eV, A, B, C, D, F):
 
 
 def elastic_fit(eps_eV: float) -> float:
-    """Xe elastic (momentum-transfer) rate, ln k = Σ_p c_p (ln ε)^(8-p) [m^3/s] (physics.md §9.3).
+    """Xe elastic (momentum-transfer) rate, ln k = Σ_p c_p (ln ε)^(8-p) [m^3/s] (docs/physics.md §9.3).
 
     Args:
         eps_eV: mean electron energy ε [eV]; ε ≤ 0 gives 0.
@@ -120,8 +120,8 @@ def elastic_fit(eps_eV: float) -> float:
 
 
 @jit
-def table_index(eps_eV):
-    """j = floor(ε) clamped to [0, 254]; 0 when ε is not finite (physics.md §9.2, stage 2)."""
+def table_index(eps_eV: float) -> int:
+    """j = floor(ε) clamped to [0, 254]; 0 when ε is not finite (docs/physics.md §9.2, stage 2)."""
     if eps_eV - eps_eV != 0.0:
         return 0
     if eps_eV >= 254.0:
@@ -132,8 +132,8 @@ def table_index(eps_eV):
 
 
 @jit
-def lookup_rate(table, eps_eV):
-    """Run-time rate lookup on the 0..255 eV grid (physics.md §9.2, stage 2).
+def lookup_rate(table: np.ndarray, eps_eV: float) -> float:
+    """Run-time rate lookup on the 0..255 eV grid (docs/physics.md §9.2, stage 2).
 
     Args:
         table: k at ε = 0, 1, …, 255 eV [m^3/s], shape (256,).
@@ -149,7 +149,7 @@ def lookup_rate(table, eps_eV):
 
 
 def ionization_nodes() -> np.ndarray:
-    """Upstream node set of the six Xe ionization tables [eV] (physics.md §9.1).
+    """Upstream node set of the six Xe ionization tables [eV] (docs/physics.md §9.1).
 
     ε = 0.03878 then ``j·499.5/99`` printed to 4 significant digits (5.045, 10.09, 15.14, …).
     """
@@ -163,7 +163,7 @@ def excitation_nodes() -> np.ndarray:
 
 
 def resample_table(eps_nodes: np.ndarray, k_nodes: np.ndarray) -> np.ndarray:
-    """Stage 1 of physics.md §9.2: linear interpolation at ε = 0..255 eV, clamped at the ends.
+    """Stage 1 of docs/physics.md §9.2: linear interpolation at ε = 0..255 eV, clamped at the ends.
 
     Args:
         eps_nodes: table energies [eV], increasing, shape (n,).
@@ -181,7 +181,7 @@ def fitted_ionization_table(reactant: int, product: int) -> np.ndarray:
     nodes = ionization_nodes()
     A, B, C, D, F = IONIZATION_FITS[(reactant, product)]
     k = np.array([fit_rate(e, A, B, C, D, F) for e in nodes])
-    k[0] = 0.0  # the first upstream node carries k = 0 (physics.md §9.1)
+    k[0] = 0.0  # the first upstream node carries k = 0 (docs/physics.md §9.1)
     return resample_table(nodes, k)
 
 
@@ -200,7 +200,7 @@ def fitted_elastic_table() -> np.ndarray:
 
 
 def read_rate_file(path: str | Path) -> tuple[float, np.ndarray, np.ndarray]:
-    """Read an upstream-format rate table (physics.md §9.1).
+    """Read an upstream-format rate table (docs/physics.md §9.1).
 
     Args:
         path: a file whose optional first line is "... energy (eV): E", then a header line,
@@ -299,7 +299,7 @@ def _user_table(dirs: tuple[str, ...], name: str) -> Path | None:
 
 def build_rate_tables(*, max_charge: int, reaction_model: str, landmark_rates_file: str | None = None,
                       reaction_rate_directories: tuple[str, ...] = ()) -> RateTables:
-    """Build the lookup tables of a simulation (physics.md §9).
+    """Build the lookup tables of a simulation (docs/physics.md §9).
 
     Args:
         max_charge: highest ion charge (1..3); reactions to higher charges are dropped.
@@ -319,7 +319,7 @@ def build_rate_tables(*, max_charge: int, reaction_model: str, landmark_rates_fi
             eps = excitation_nodes()
             k_iz = np.array([fit_rate(e, *LANDMARK_IZ_FIT) for e in eps])
             k_loss = np.array([fit_rate(e, *LANDMARK_LOSS_FIT) for e in eps])
-        # k_ex chosen so that the total inelastic loss is n_e n_n k_loss (physics.md §9.2)
+        # k_ex chosen so that the total inelastic loss is n_e n_n k_loss (docs/physics.md §9.2)
         k_ex = (k_loss - LANDMARK_IONIZATION_EV * k_iz) / LANDMARK_EXCITATION_EV
         iz = resample_table(eps, k_iz)[None, :]
         return RateTables(iz=iz, iz_energy_eV=np.array([LANDMARK_IONIZATION_EV]),

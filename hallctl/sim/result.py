@@ -44,7 +44,7 @@ PROFILE_UNITS: dict[str, str] = {
     "tan_div_angle": "1",
 }
 """Time-averaged profiles of :class:`Result` and their SI units. Each has N+2 entries: the
-boundary-edge value, the N cell centres, the other boundary-edge value (physics.md §13). Ion
+boundary-edge value, the N cell centres, the other boundary-edge value (docs/physics.md §13). Ion
 species above ``max_charge`` are zeros so that the schema is fixed."""
 
 TIME_SERIES_UNITS: dict[str, str] = {
@@ -69,7 +69,7 @@ PERFORMANCE_KEYS = (
     "max_E_V_m",
     "z_max_E_m",
 )
-"""Keys of :attr:`Result.performance`, computed from the time-averaged frame (physics.md §13)."""
+"""Keys of :attr:`Result.performance`, computed from the time-averaged frame (docs/physics.md §13)."""
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Set-up of a simulation: grid, parameter vector, initial condition (physics.md §2.3, §11.6, §12).
+"""Set-up of a simulation: grid, parameter vector, initial condition (docs/physics.md §2.3, §11.6, §12).
 
 Everything here runs once per simulation in Python/NumPy; it resolves the configuration's model
 choices into the packed arrays that the kernels read (:mod:`hallctl.sim.layout`).
@@ -26,7 +26,7 @@ __all__ = ["Grid", "SimArrays", "build_arrays", "build_grid", "initial_condition
 
 @dataclass(frozen=True)
 class Grid:
-    """Even grid with one ghost cell per side (physics.md §2.3).
+    """Even grid with one ghost cell per side (docs/physics.md §2.3).
 
     Attributes:
         z_edge: N+1 edges [m]; z_cell: N+2 centres incl. ghosts half a cell outside [m];
@@ -44,7 +44,7 @@ class Grid:
 
 
 def build_grid(domain_m: tuple[float, float], num_cells: int) -> Grid:
-    """EvenGrid(N) on ``domain_m`` (physics.md §2.3)."""
+    """EvenGrid(N) on ``domain_m`` (docs/physics.md §2.3)."""
     z0, z1 = domain_m
     N = num_cells
     z_edge = np.array([z0 + (z1 - z0) * j / N for j in range(N + 1)])
@@ -88,7 +88,7 @@ class SimArrays:
 
 
 def initial_condition(config: SimConfig, grid: Grid, U: np.ndarray, F: np.ndarray) -> None:
-    """DefaultInitialization (physics.md §12): fills U and nε, T_e, p_e, ∂p_e of F."""
+    """DefaultInitialization (docs/physics.md §12): fills U and nε, T_e, p_e, ∂p_e of F."""
     m = M_XE
     Lch = config.thruster.channel_length_m
     A_ch = config.thruster.channel_area_m2
@@ -102,10 +102,10 @@ def initial_condition(config: SimConfig, grid: Grid, U: np.ndarray, F: np.ndarra
     z0, zN = config.domain_m
     scale = math.sqrt(Vd / 300.0) * (mdot / 5e-6)
 
-    def rho_ion(zz: np.ndarray | float, Z: int):
+    def rho_ion(zz: np.ndarray | float, Z: int) -> np.ndarray | float:
         return m * scale * (n_min + (n_max - n_min) * np.exp(-(((zz - zg - Lch / 2) / (Lch / 3)) ** 2))) / Z**2
 
-    def u_ion(zz: np.ndarray | float, Z: int):
+    def u_ion(zz: np.ndarray | float, Z: int) -> np.ndarray:
         zz = np.asarray(zz, dtype=float)
         ua = -math.sqrt(Z * E_CHARGE * Te_a / m)
         uc = math.sqrt(2.0 * Z * E_CHARGE * Vd / m)
@@ -149,7 +149,7 @@ def _params(config: SimConfig, tables: RateTables, avg_start: int) -> np.ndarray
     P[lay.P_VD] = config.discharge_voltage_V
     P[lay.P_VCC] = config.cathode_coupling_voltage_V
     P[lay.P_MDOT] = config.anode_mass_flow_rate_kg_s
-    # ingestion; upstream plugs the Torr number into p/(k_B T) as if it were Pa (physics.md §8.1)
+    # ingestion; upstream plugs the Torr number into p/(k_B T) as if it were Pa (docs/physics.md §8.1)
     rho_B = M_XE * config.background_pressure_Torr / (K_B * config.background_temperature_K)
     c_B = 0.25 * math.sqrt(8.0 * K_B * config.background_temperature_K / (math.pi * M_XE))
     P[lay.P_MDOT_INGEST] = config.neutral_ingestion_multiplier * rho_B * c_B * th.channel_area_m2

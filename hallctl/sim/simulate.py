@@ -1,4 +1,4 @@
-"""Driver: ``simulate(config) -> Result`` (physics.md §11–13).
+"""Driver: ``simulate(config) -> Result`` (docs/physics.md §11–13).
 
 Validates the configuration, builds the grid and every array once (:mod:`hallctl.sim.setup`),
 runs the compiled time loop in a few chunks of simulated time (reporting progress in between),
@@ -128,7 +128,7 @@ def _finish(config: SimConfig, arrays: SimArrays, z_m: np.ndarray, status: str, 
 
 
 def _performance(config: SimConfig, prof: dict[str, np.ndarray], Id: float, z_m: np.ndarray) -> dict[str, float]:
-    """Metrics of the time-averaged frame (physics.md §13)."""
+    """Metrics of the time-averaged frame (docs/physics.md §13)."""
     m = M_XE
     A = prof["channel_area"]
     thrust = 0.0

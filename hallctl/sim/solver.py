@@ -1,4 +1,4 @@
-"""The compiled time loop (physics.md §11.6) and frame saving (§13).
+"""The compiled time loop (docs/physics.md §11.6) and frame saving (§13).
 
 :func:`run_chunk` advances the whole simulation state, held in the packed arrays of
 :mod:`hallctl.sim.layout`, until a stop time, entirely in compiled code: no Python and no
@@ -6,7 +6,10 @@ allocation inside the step loop. The driver (:mod:`hallctl.sim.simulate`) calls 
 chunks so that it can report progress in between.
 """
 
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 from hallctl.sim import layout as lay
 from hallctl.sim._jit import jit
@@ -15,12 +18,17 @@ from hallctl.sim.electrons import electron_fields
 from hallctl.sim.energy import electron_energy, update_plume
 from hallctl.sim.heavy import heavy_derived, ssprk22_step
 
+if TYPE_CHECKING:
+    import numpy as np
+
 __all__ = ["electron_step", "frame_metrics", "initialize", "run_chunk", "save_frame"]
 
 
 @jit
-def electron_step(U, F, zc, z_edge, dz_cell, dz_edge, P, S, el_tab, ex_tab, iteration, t, dt):
-    """Electron update, physics.md §11.6 step 3 (a–f). Returns 0 or a failure code."""
+def electron_step(U: np.ndarray, F: np.ndarray, zc: np.ndarray, z_edge: np.ndarray, dz_cell: np.ndarray,
+                  dz_edge: np.ndarray, P: np.ndarray, S: np.ndarray, el_tab: np.ndarray, ex_tab: np.ndarray,
+                  iteration: int, t: float, dt: float) -> int:
+    """Electron update, docs/physics.md §11.6 step 3 (a–f). Returns 0 or a failure code."""
     code = electron_fields(U, F, zc, z_edge, P, S, el_tab, iteration, t)
     if code != 0:
         return code
@@ -28,7 +36,7 @@ def electron_step(U, F, zc, z_edge, dz_cell, dz_edge, P, S, el_tab, ex_tab, iter
 
 
 @jit
-def frame_metrics(U, F, P):
+def frame_metrics(U: np.ndarray, F: np.ndarray, P: np.ndarray) -> tuple[float, float]:
     """(thrust [N], ion current [A]) of the current state from boundary-edge values (§13)."""
     N = int(P[lay.P_N])
     nZ = int(P[lay.P_NZ])
@@ -50,7 +58,8 @@ def frame_metrics(U, F, P):
 
 
 @jit
-def save_frame(U, F, AV, P, S, k, ser_id, ser_thrust, ser_ii):
+def save_frame(U: np.ndarray, F: np.ndarray, AV: np.ndarray, P: np.ndarray, S: np.ndarray, k: int, ser_id: np.ndarray,
+               ser_thrust: np.ndarray, ser_ii: np.ndarray) -> None:
     """Record frame ``k``: time series, and the running sums of the time average (§13)."""
     thrust, I_i = frame_metrics(U, F, P)
     ser_id[k] = S[lay.S_ID]
@@ -84,9 +93,12 @@ def save_frame(U, F, AV, P, S, k, ser_id, ser_thrust, ser_ii):
 
 
 @jit
-def run_chunk(U, U1, dU, F, W, AV, zc, z_edge, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react,
-              iz_prod, ex_tab, el_tab, save_t, ser_id, ser_thrust, ser_ii, t_stop):
-    """Advance the simulation until ``S[S_T] ≥ t_stop`` or the last frame (physics.md §11.6).
+def run_chunk(U: np.ndarray, U1: np.ndarray, dU: np.ndarray, F: np.ndarray, W: np.ndarray, AV: np.ndarray,
+              zc: np.ndarray, z_edge: np.ndarray, dz_cell: np.ndarray, dz_edge: np.ndarray, P: np.ndarray,
+              S: np.ndarray, iz_tab: np.ndarray, iz_energy: np.ndarray, iz_react: np.ndarray, iz_prod: np.ndarray,
+              ex_tab: np.ndarray, el_tab: np.ndarray, save_t: np.ndarray, ser_id: np.ndarray, ser_thrust: np.ndarray,
+              ser_ii: np.ndarray, t_stop: float) -> int:
+    """Advance the simulation until ``S[S_T] ≥ t_stop`` or the last frame (docs/physics.md §11.6).
 
     Each step: choose Δt (§11.4: first step 100 ε, adaptive proposal clamped to
     [min_dt, max_dt], small-step escape hatch, shortened to land on the next output time),
@@ -165,9 +177,12 @@ def run_chunk(U, U1, dU, F, W, AV, zc, z_edge, dz_cell, dz_edge, P, S, iz_tab, i
 
 
 @jit
-def initialize(U, U1, dU, F, W, AV, zc, z_edge, dz_cell, dz_edge, P, S, iz_tab, iz_energy, iz_react,
-               iz_prod, ex_tab, el_tab, save_t, ser_id, ser_thrust, ser_ii):
-    """Set-up before the loop (physics.md §11.6): boundary conditions, derived quantities, one
+def initialize(U: np.ndarray, U1: np.ndarray, dU: np.ndarray, F: np.ndarray, W: np.ndarray, AV: np.ndarray,
+               zc: np.ndarray, z_edge: np.ndarray, dz_cell: np.ndarray, dz_edge: np.ndarray, P: np.ndarray,
+               S: np.ndarray, iz_tab: np.ndarray, iz_energy: np.ndarray, iz_react: np.ndarray, iz_prod: np.ndarray,
+               ex_tab: np.ndarray, el_tab: np.ndarray, save_t: np.ndarray, ser_id: np.ndarray,
+               ser_thrust: np.ndarray, ser_ii: np.ndarray) -> int:
+    """Set-up before the loop (docs/physics.md §11.6): boundary conditions, derived quantities, one
     electron update at t = 0 with iteration = -1, Δt = 100 ε and I_d = 0, then frame 0.
 
     Same arguments as :func:`run_chunk` (without ``t_stop``). Returns 0 or a failure code.

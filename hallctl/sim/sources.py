@@ -1,9 +1,9 @@
-"""Heavy-species source terms: ionization, acceleration, ion wall losses, plume (physics.md §4).
+"""Heavy-species source terms: ionization, acceleration, ion wall losses, plume (docs/physics.md §4).
 
 Per RK stage, after the fluxes (:mod:`hallctl.sim.heavy`):
 
 1. :func:`reaction_rates` — k_r(ε) of every reaction at every interior cell by the run-time
-   table lookup of physics.md §9.2 (one table index per cell, shared by all reactions);
+   table lookup of docs/physics.md §9.2 (one table index per cell, shared by all reactions);
 2. :func:`add_sources` — the mass and momentum sources of §4.3 (ionization; products born at
    the reactant's velocity), §4.4 (Z e E ρ_Z/m), §7.3 (ion wall losses, recombined ions return
    as neutrals) and §2.4 (plume area growth), added to the flux divergence in ``dU``; also the
@@ -14,16 +14,23 @@ can, reads its result from work rows. The six-reaction xenon set (the hall_diffu
 a written-out, branch-free assembly; any other reaction set goes through the generic loop.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from hallctl.sim import layout as lay
 from hallctl.sim._jit import jit
 from hallctl.sim.constants import E_CHARGE
 from hallctl.sim.rates import table_index
 
+if TYPE_CHECKING:
+    import numpy as np
+
 __all__ = ["add_sources", "reaction_rates"]
 
 
 @jit
-def reaction_rates(W, EPSW, KR, N, nreact, iz_tab):
+def reaction_rates(W: np.ndarray, EPSW: int, KR: int, N: int, nreact: int, iz_tab: np.ndarray) -> None:
     """W[KR + r, i] = (1 - t) k_r[j] + t k_r[j + 1], j = floor(ε) clamped, t = ε - j (§9.2),
     with ε = W[EPSW, i] [eV], for the interior cells i = 1..N and reactions r < nreact."""
     if nreact == 6:  # the full Xe set: a fixed count lets the reaction loop unroll
@@ -45,13 +52,15 @@ def reaction_rates(W, EPSW, KR, N, nreact, iz_tab):
 
 
 @jit
-def add_sources(U, dU, F, W, P, iz_energy, iz_react, iz_prod, VEL, NEW, INV, KR, KMAX, final):
-    """Add the sources of physics.md §4.3–4.4, §7.3, §2.4 to ``dU`` at the interior cells.
+def add_sources(U: np.ndarray, dU: np.ndarray, F: np.ndarray, W: np.ndarray, P: np.ndarray, iz_energy: np.ndarray,
+                iz_react: np.ndarray, iz_prod: np.ndarray, VEL: int, NEW: int, INV: int, KR: int, KMAX: int,
+                final: bool) -> None:
+    """Add the sources of docs/physics.md §4.3–4.4, §7.3, §2.4 to ``dU`` at the interior cells.
 
     Reads the stage velocities W[VEL + Z - 1], n_e = W[NEW] [m⁻³], 1/n_e = W[INV] and the rate
     coefficients W[KR + r] [m³/s]; writes F[NU_IZ] [1/s], F[INEL_IZ] [eV m⁻³ s⁻¹] and
     W[KMAX] = max_r k_r n_e [1/s] (for Δt_iz, §11.4) — for the six-reaction Xe set only when
-    ``final`` (the second RK stage, whose values are the ones kept, physics.md §11.3–11.4).
+    ``final`` (the second RK stage, whose values are the ones kept, docs/physics.md §11.3–11.4).
     """
     if P[lay.P_XE_FULL] != 0.0:
         _xe_sources(U, dU, F, W, P, iz_energy, VEL, NEW, INV, KR, KMAX, final)
@@ -60,11 +69,12 @@ def add_sources(U, dU, F, W, P, iz_energy, iz_react, iz_prod, VEL, NEW, INV, KR,
 
 
 @jit
-def _xe_sources(U, dU, F, W, P, iz_energy, VEL, NEW, INV, KR, KMAX, final):
+def _xe_sources(U: np.ndarray, dU: np.ndarray, F: np.ndarray, W: np.ndarray, P: np.ndarray, iz_energy: np.ndarray,
+                VEL: int, NEW: int, INV: int, KR: int, KMAX: int, final: bool) -> None:
     """:func:`add_sources` for Xe 0→1, 0→2, 0→3, 1→2, 1→3, 2→3 (three charges), branch-free.
 
     ṅ_ab = k_ab n_e ρ_a is the mass rate of a → b; ions are born with the reactant's velocity
-    (u_n for neutrals; at rest in LANDMARK mode, physics.md §15, through the factor ``born``).
+    (u_n for neutrals; at rest in LANDMARK mode, docs/physics.md §15, through the factor ``born``).
     Without ion wall losses or plume the rows F[NU_IW*] and F[DLNA] stay zero (they are only
     written when those options are on), so their terms vanish exactly.
     """
@@ -150,7 +160,9 @@ def _xe_sources(U, dU, F, W, P, iz_energy, VEL, NEW, INV, KR, KMAX, final):
 
 
 @jit
-def _generic_sources(U, dU, F, W, P, iz_energy, iz_react, iz_prod, VEL, NEW, INV, KR, KMAX):
+def _generic_sources(U: np.ndarray, dU: np.ndarray, F: np.ndarray, W: np.ndarray, P: np.ndarray,
+                     iz_energy: np.ndarray, iz_react: np.ndarray, iz_prod: np.ndarray, VEL: int, NEW: int, INV: int,
+                     KR: int, KMAX: int) -> None:
     """:func:`add_sources` for any reaction set (reactant charge iz_react[r] → iz_prod[r])."""
     N = int(P[lay.P_N])
     nZ = int(P[lay.P_NZ])
@@ -215,7 +227,7 @@ def _generic_sources(U, dU, F, W, P, iz_energy, iz_react, iz_prod, VEL, NEW, INV
             rdot_sum += rdot
             inel += rdot * iz_energy[r]
         W[KMAX, i] = max_kne
-        if landmark:  # ions are born at rest in LANDMARK mode (physics.md §15)
+        if landmark:  # ions are born at rest in LANDMARK mode (docs/physics.md §15)
             m1 = 0.0
             m2 = 0.0
             m3 = 0.0

@@ -1,4 +1,4 @@
-"""Thruster geometry and radial magnetic field (physics.md §2.1–2.2).
+"""Thruster geometry and radial magnetic field (docs/physics.md §2.1–2.2).
 
 A :class:`Thruster` is a channel length, inner and outer radii and a field profile B(z) given at
 stations; the simulator interpolates it linearly at cell centres (clamped outside the stations).
@@ -31,12 +31,12 @@ HALL_DIFFUSION_STATIONS = (
     756, 786, 818, 848, 882, 914, 956, 988, 1028, 1078, 1122, 1170, 1218, 1270, 1336, 1412, 1476,
     1536, 1592,
 )
-"""Integers k of the 58 hall_diffusion field stations z_k = k (0.004/67) m (physics.md §2.2)."""
+"""Integers k of the 58 hall_diffusion field stations z_k = k (0.004/67) m (docs/physics.md §2.2)."""
 
 
-def two_sided_gaussian_field(z_m, *, B_max_T: float, center_m: float, sigma_in_m: float = 0.011,
-                             sigma_out_m: float = 0.018):
-    """Two-sided Gaussian B(z) = B_max exp(-½((z - z_c)/σ)²) [T] (physics.md §2.2 items 1–2).
+def two_sided_gaussian_field(z_m: float | np.ndarray, *, B_max_T: float, center_m: float, sigma_in_m: float = 0.011,
+                             sigma_out_m: float = 0.018) -> np.ndarray | float:
+    """Two-sided Gaussian B(z) = B_max exp(-½((z - z_c)/σ)²) [T] (docs/physics.md §2.2 items 1–2).
 
     Args:
         z_m: axial position(s) [m], scalar or array.
@@ -51,8 +51,8 @@ def two_sided_gaussian_field(z_m, *, B_max_T: float, center_m: float, sigma_in_m
 
 
 @jit
-def linear_transition(z, cutoff, length, y_in, y_out):
-    """Smooth inside/outside switch ``lt`` (physics.md §7.1).
+def linear_transition(z: float, cutoff: float, length: float, y_in: float, y_out: float) -> float:
+    """Smooth inside/outside switch ``lt`` (docs/physics.md §7.1).
 
     Returns y_in for z < cutoff - length/2, y_out for z > cutoff + length/2 and the linear ramp
     in between.
@@ -113,7 +113,7 @@ def _check_stations(z: tuple[float, ...], B: tuple[float, ...], where: str) -> N
 
 @dataclass(frozen=True)
 class Thruster:
-    """Annular Hall-thruster channel and its radial field profile (physics.md §2).
+    """Annular Hall-thruster channel and its radial field profile (docs/physics.md §2).
 
     Attributes:
         name: label.
@@ -122,7 +122,7 @@ class Thruster:
         outer_radius_m: outer channel radius r_o [m].
         bfield_z_m: field stations z_k [m], strictly increasing.
         bfield_T: radial field B_k [T] at the stations, ≥ 0.
-        shielded: magnetically shielded walls (wall T_e from the anode, physics.md §7.2).
+        shielded: magnetically shielded walls (wall T_e from the anode, docs/physics.md §7.2).
     """
 
     name: str
@@ -162,7 +162,7 @@ class Thruster:
     @classmethod
     def spt100(cls) -> Thruster:
         """hall_diffusion SPT-100: L = 25 mm, r_i = 35 mm, r_o = 50 mm, 16 mT two-sided Gaussian
-        sampled at the 58 stations of physics.md §2.2 item 1."""
+        sampled at the 58 stations of docs/physics.md §2.2 item 1."""
         z = [k * (0.004 / 67) for k in HALL_DIFFUSION_STATIONS]
         B = two_sided_gaussian_field(np.array(z), B_max_T=0.016, center_m=0.025)
         return cls("SPT-100", 0.025, 0.035, 0.05, tuple(z), tuple(float(b) for b in B))
@@ -170,7 +170,7 @@ class Thruster:
     @classmethod
     def spt100_hallthruster(cls) -> Thruster:
         """HallThruster.jl built-in SPT_100: r_i = 34.5 mm, 15 mT analytic field sampled at 256
-        equally spaced points on [0, 4 L_ch] (physics.md §2.2 item 2; used by LANDMARK)."""
+        equally spaced points on [0, 4 L_ch] (docs/physics.md §2.2 item 2; used by LANDMARK)."""
         L = 0.025
         z = np.array([i * (4 * L) / 255 for i in range(256)])
         B = two_sided_gaussian_field(z, B_max_T=0.015, center_m=L)
@@ -186,7 +186,7 @@ class Thruster:
 
 
 def field_on_cells(thruster: Thruster, z_cell_m: np.ndarray, scale: float) -> np.ndarray:
-    """B at the cell centres incl. ghosts [T] (physics.md §2.2).
+    """B at the cell centres incl. ghosts [T] (docs/physics.md §2.2).
 
     Linear interpolation of the stations (clamped outside), times ``scale``, then both ghost
     values overwritten by linear extrapolation floored at zero.

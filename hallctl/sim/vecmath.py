@@ -1,4 +1,4 @@
-"""A vectorizable natural logarithm for the kernels' cell loops (physics.md §17).
+"""A vectorizable natural logarithm for the kernels' cell loops (docs/physics.md §17).
 
 ``math.log`` compiles to a libm call, which keeps LLVM from vectorizing any loop that contains
 it; the electron update takes two logarithms per cell and step (ln Λ of §5.1 and ln(1 - γ)
@@ -12,13 +12,23 @@ It is compiled without fast-math flags (``jit(strict=True)``): the error bound r
 evaluation order of the reduction ``k ln2_hi - ((f²/2 - (s (f²/2 + R) + k ln2_lo)) - f)``.
 """
 
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
 
 from hallctl.sim._jit import jit
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from numba.core.base import BaseContext
+    from numba.core.typing.context import BaseContext as TypingContext
+    from numba.core.typing.templates import Signature
 
 __all__ = ["log_vec"]
 
@@ -36,31 +46,33 @@ _MIN_NORMAL = 2.2250738585072014e-308
 
 
 @intrinsic
-def float_bits(typingctx, x):
+def float_bits(typingctx: TypingContext, x: types.Type) -> tuple[Signature, Callable[..., ir.Value]] | None:
     """The IEEE-754 bit pattern of a float64 as an int64 (a free reinterpretation)."""
     if not isinstance(x, types.Float):
         return None
 
-    def codegen(context, builder, signature, args):
+    def codegen(context: BaseContext, builder: ir.IRBuilder, signature: Signature,
+                args: Sequence[ir.Value]) -> ir.Value:
         return builder.bitcast(args[0], ir.IntType(64))
 
     return types.int64(types.float64), codegen
 
 
 @intrinsic
-def bits_float(typingctx, b):
+def bits_float(typingctx: TypingContext, b: types.Type) -> tuple[Signature, Callable[..., ir.Value]] | None:
     """The float64 whose IEEE-754 bit pattern is the int64 ``b``."""
     if not isinstance(b, types.Integer):
         return None
 
-    def codegen(context, builder, signature, args):
+    def codegen(context: BaseContext, builder: ir.IRBuilder, signature: Signature,
+                args: Sequence[ir.Value]) -> ir.Value:
         return builder.bitcast(args[0], ir.DoubleType())
 
     return types.float64(types.int64), codegen
 
 
 @jit(strict=True)
-def log_vec(x):
+def log_vec(x: float) -> float:
     """ln x [same unit conventions as ``math.log``], branch-free (fdlibm's algorithm).
 
     x = 2^k (1 + f) with √2/2 < 1 + f < √2; s = f/(2 + f); ln(1 + f) = f - s(f - R) or

@@ -1,4 +1,4 @@
-"""Radial wall-loss models (physics.md §7).
+"""Radial wall-loss models (docs/physics.md §7).
 
 Models are frozen dataclasses registered by name in :data:`WALL_MODELS`; the kernels receive a
 model code and a few scalars (:meth:`kernel_params`). The per-cell formulas are the plain-SI
@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 EDGE_TO_CENTER_RATIO = 0.86 / math.sqrt(3.0)
-"""Edge-to-centre density ratio h = 0.86/√3 (physics.md §7.2)."""
+"""Edge-to-centre density ratio h = 0.86/√3 (docs/physics.md §7.2)."""
 
 SEE_MATERIALS: dict[str, tuple[float, float]] = {
     "BNSiO2": (0.54, 40.0),
@@ -39,27 +39,27 @@ SEE_MATERIALS: dict[str, tuple[float, float]] = {
     "SiliconDioxide": (0.5, 18.0),
     "SiliconCarbide": (0.69, 43.0),
 }
-"""Secondary-electron-emission parameters (σ_0, ε* [eV]) per wall material (physics.md §7.2)."""
+"""Secondary-electron-emission parameters (σ_0, ε* [eV]) per wall material (docs/physics.md §7.2)."""
 
 WALL_NONE, WALL_SHEATH, WALL_CONSTANT = 0, 1, 2
 """Model codes passed to the kernels."""
 
 
 @jit
-def see_yield(Tw_eV, sigma0, eps_star_eV, gamma_max):
-    """SEE yield γ = min(γ_max, σ_0 + 1.5 T_w (1 - σ_0)/ε*) (physics.md §7.2)."""
+def see_yield(Tw_eV: float, sigma0: float, eps_star_eV: float, gamma_max: float) -> float:
+    """SEE yield γ = min(γ_max, σ_0 + 1.5 T_w (1 - σ_0)/ε*) (docs/physics.md §7.2)."""
     return min(gamma_max, sigma0 + 1.5 * Tw_eV * (1.0 - sigma0) / eps_star_eV)
 
 
 @jit
-def sheath_potential_V(Tw_eV, gamma, m_eff_kg):
-    """Wall sheath potential φ_s = T_w ln[(1 - γ) √(m_eff/(2π m_e))] [V] (physics.md §7.2)."""
+def sheath_potential_V(Tw_eV: float, gamma: float, m_eff_kg: float) -> float:
+    """Wall sheath potential φ_s = T_w ln[(1 - γ) √(m_eff/(2π m_e))] [V] (docs/physics.md §7.2)."""
     return Tw_eV * math.log((1.0 - gamma) * math.sqrt(m_eff_kg / (2.0 * math.pi * M_E)))
 
 
 @jit
-def wall_ion_speed(Z, Te_eV, m_kg):
-    """Bohm speed of charge Z at the wall, √(Z e T_e / m) [m/s] (physics.md §7.2–7.3)."""
+def wall_ion_speed(Z: int, Te_eV: float, m_kg: float) -> float:
+    """Bohm speed of charge Z at the wall, √(Z e T_e / m) [m/s] (docs/physics.md §7.2–7.3)."""
     return math.sqrt(Z * E_CHARGE * Te_eV / m_kg)
 
 
@@ -78,7 +78,7 @@ class NoWallLosses:
 
 @dataclass(frozen=True)
 class WallSheath:
-    """Sheath model with secondary electron emission from ``material`` (physics.md §7.2).
+    """Sheath model with secondary electron emission from ``material`` (docs/physics.md §7.2).
 
     Attributes:
         material: one of :data:`SEE_MATERIALS`.
@@ -102,7 +102,7 @@ class WallSheath:
 
 @dataclass(frozen=True)
 class ConstantSheathPotential:
-    """ν_ew = 1e7 s⁻¹, W = 1e7 α(z) ε exp(-U/ε) with α = lt(α_in → α_out) (physics.md §7.4)."""
+    """ν_ew = 1e7 s⁻¹, W = 1e7 α(z) ε exp(-U/ε) with α = lt(α_in → α_out) (docs/physics.md §7.4)."""
 
     sheath_potential_V: float = 20.0
     inner_loss_coeff: float = 1.0

@@ -8,19 +8,19 @@ import json
 import numpy as np
 import pytest
 
-from hallctl.backends.hallthruster_input import to_hallthruster_input
 from hallctl.backends.julia_probe import probe_julia
+from hallctl.commands.generate import campaign_plan
 from hallctl.errors import BackendError
-from hallctl.generate.setup import draw_job, sim_config_for
+from hallctl.generate.plan import draw_job, sim_config_for
 from hallctl.project import load_project
-from hallctl.sim.hallthruster_json import config_from_dict
+from hallctl.sim.hallthruster_json import config_from_dict, to_hallthruster_input
 from tests.conftest import write_tiny_project
 
 
 def test_campaign_config_round_trips_through_the_hallthruster_input(tmp_path):
     """What the julia backend sends HallThruster.jl reads back as the same configuration."""
     project = load_project(write_tiny_project(tmp_path))
-    config = sim_config_for(project, draw_job(project, 2))
+    config = sim_config_for(campaign_plan(project), draw_job(campaign_plan(project), 2))
     doc = json.loads(json.dumps(to_hallthruster_input(config)))
     back = config_from_dict(doc)
     for f in dataclasses.fields(config):
@@ -32,7 +32,7 @@ def test_campaign_config_round_trips_through_the_hallthruster_input(tmp_path):
         else:
             assert a == b, f.name
     assert doc["config"]["anom_model"]["type"] == "MultiLogBohm"
-    np.testing.assert_allclose(doc["config"]["anom_model"]["cs"], draw_job(project, 2).anom_c)
+    np.testing.assert_allclose(doc["config"]["anom_model"]["cs"], draw_job(campaign_plan(project), 2).anom_c)
 
 
 def test_missing_julia_is_reported_without_importing_juliacall(monkeypatch, tmp_path):
@@ -50,8 +50,8 @@ def test_missing_julia_is_reported_without_importing_juliacall(monkeypatch, tmp_
 
 @pytest.mark.skipif(not probe_julia(timeout_s=60).ready, reason="Julia with HallThruster.jl and juliacall absent")
 def test_julia_backend_runs_a_campaign(tmp_path):  # pragma: no cover - needs Julia
+    from hallctl.commands import generate as campaign
     from hallctl.data.store import read_raw_shard
-    from hallctl.generate import campaign
 
     project = load_project(write_tiny_project(tmp_path), ["generate.backend='julia'", "generate.num_sims=2"])
     summary = campaign.run(project)

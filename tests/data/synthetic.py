@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from hallctl.data.store import RawRecords
-from hallctl.generate.records import PERFORMANCE_NAMES, RECORD_FIELDS, SERIES_NAMES
+from hallctl.jobs import PERFORMANCE_NAMES, RECORD_FIELDS, SERIES_NAMES
 from hallctl.project import PARAMETER_NAMES
 
 

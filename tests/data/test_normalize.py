@@ -7,10 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hallctl.data import normalize, split
+from hallctl.commands import normalize, split
+from hallctl.data.normalize import denormalize, normalize_tensor
+from hallctl.data.split import assign_splits, split_signature
 from hallctl.data.store import make_provenance, read_dataset, write_raw_shard
 from hallctl.errors import DataError
-from hallctl.generate.records import RECORD_FIELDS
+from hallctl.jobs import RECORD_FIELDS
 from hallctl.project import load_project
 from tests.data.synthetic import synthetic_records
 
@@ -58,15 +60,15 @@ def test_rows_have_target_std_and_nu_e_floor(tmp_path):
     project = _project(tmp_path)
     ds = read_dataset(normalize.run(project).output)
     sp = project.split
-    train = split.assign_splits(ds.record_id, seed=sp.seed, val_small=sp.val_small, val_large=sp.val_large) == "train"
+    train = assign_splits(ds.record_id, seed=sp.seed, val_small=sp.val_small, val_large=sp.val_large) == "train"
     assert 0 < train.sum() < len(ds)
     x = ds.tensor[train].astype(float)  # the statistics come from the training split alone
     varying = x.reshape(len(x), x.shape[1], -1).transpose(1, 0, 2).reshape(x.shape[1], -1).std(axis=1) > 0
     np.testing.assert_allclose(x.transpose(1, 0, 2).reshape(x.shape[1], -1)[varying].std(axis=1, ddof=1), 0.5,
                                rtol=1e-4)
     assert not varying[ds.rows.index("ni_3")]  # absent charge state: constant, finite
-    assert ds.attrs["fit_records"] == int(train.sum()) and ds.attrs["fit_split"] == split.split_signature(sp)
-    phys = normalize.denormalize(ds.tensor.astype(float), ds.normalization())
+    assert ds.attrs["fit_records"] == int(train.sum()) and ds.attrs["fit_split"] == split_signature(sp)
+    phys = denormalize(ds.tensor.astype(float), ds.normalization())
     assert np.all(phys[:, ds.rows.index("nu_e")] >= phys[:, ds.rows.index("nu_an")] * (1 - 1e-5))
     # scalar rows are constant along the grid and equal the parameters
     v = phys[:, ds.rows.index("discharge_voltage_v")]
@@ -79,7 +81,7 @@ def test_rows_have_target_std_and_nu_e_floor(tmp_path):
 def test_denormalize_is_exact_inverse(values, log_first):
     norm = {"log": [log_first, False, True], "mean": [1.0, -2.0, 30.0], "std": [0.7, 3.0, 2.0]}
     x = np.array(values).reshape(3, 2)
-    np.testing.assert_allclose(normalize.normalize_tensor(normalize.denormalize(x, norm), norm), x, atol=1e-9)
+    np.testing.assert_allclose(normalize_tensor(denormalize(x, norm), norm), x, atol=1e-9)
 
 
 def test_norm_from_reuses_statistics(tmp_path):
@@ -121,8 +123,8 @@ def test_split_is_stable_and_reproducible(tmp_path):
     after = {s: set(read_dataset(f).record_id) for s, f in split.run(p).files.items()}
     for s in before:
         assert before[s] <= after[s]
-    assert split.assign_splits(np.arange(5), seed=0, val_small=0.1, val_large=0.2).tolist() == \
-        split.assign_splits(np.arange(5), seed=0, val_small=0.1, val_large=0.2).tolist()
+    assert assign_splits(np.arange(5), seed=0, val_small=0.1, val_large=0.2).tolist() == \
+        assign_splits(np.arange(5), seed=0, val_small=0.1, val_large=0.2).tolist()
 
 
 def test_split_refuses_empty_training_set(tmp_path):
@@ -139,7 +141,7 @@ def test_held_out_records_never_inform_the_normalization(tmp_path):
     rec = synthetic_records(40)
     project = _project(tmp_path, "split.val_large=0.3")
     sp = project.split
-    names = split.assign_splits(rec.index, seed=sp.seed, val_small=sp.val_small, val_large=sp.val_large)
+    names = assign_splits(rec.index, seed=sp.seed, val_small=sp.val_small, val_large=sp.val_large)
     _write(tmp_path, rec)
     first = read_dataset(normalize.run(project).output)
     held = np.flatnonzero(names != "train")

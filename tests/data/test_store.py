@@ -42,7 +42,7 @@ def _records(n: int = 3, cells: int = 8, rng=None) -> RawRecords:
 
 def test_raw_shard_round_trip(tmp_path):
     rec = _records()
-    prov = make_provenance(Project(), seed=3, command="test")
+    prov = make_provenance(Project().to_dict(), seed=3, command="test")
     write_raw_shard(tmp_path / "s.h5", rec, prov)
     back = read_raw_shard(tmp_path / "s.h5")
     assert back.status == rec.status and back.reason == rec.reason

@@ -11,10 +11,11 @@ import time
 import numpy as np
 import pytest
 
+from hallctl.commands import generate as campaign
 from hallctl.data.store import read_raw_shard
 from hallctl.errors import DataError
-from hallctl.generate import campaign
-from hallctl.generate.setup import derive_seed, draw_job
+from hallctl.generate.plan import draw_job
+from hallctl.jobs import derive_seed
 from hallctl.project import load_project
 from tests.conftest import write_tiny_project
 
@@ -31,14 +32,14 @@ def _records(project):
 
 def test_draws_depend_only_on_seed_and_index(tmp_path):
     project = load_project(write_tiny_project(tmp_path))
-    a, b = draw_job(project, 3), draw_job(project, 3)
+    a, b = draw_job(campaign.campaign_plan(project), 3), draw_job(campaign.campaign_plan(project), 3)
     assert a.seed == b.seed == derive_seed(0, 3)
     assert a.params == b.params
     np.testing.assert_array_equal(a.anom_c, b.anom_c)
-    assert draw_job(project, 4).params != a.params
+    assert draw_job(campaign.campaign_plan(project), 4).params != a.params
     assert len(a.anom_z_m) == 2 * project.simulation.num_cells
     other = load_project(write_tiny_project(tmp_path), ["generate.seed=1"])
-    assert draw_job(other, 3).params != a.params
+    assert draw_job(campaign.campaign_plan(other), 3).params != a.params
 
 
 def test_campaign_is_independent_of_threads(tiny_campaign, tmp_path):
@@ -119,6 +120,6 @@ def test_kill_loses_only_simulations_in_flight(tmp_path):
 
 def test_dry_run_simulates_nothing(tmp_path):
     project = load_project(write_tiny_project(tmp_path))
-    jobs = campaign.dry_run(project, 3)
+    jobs = campaign.preview(project, 3)
     assert [j.index for j in jobs] == [0, 1, 2]
     assert not (tmp_path / "data").exists()

@@ -1,4 +1,4 @@
-"""Power-function EMA and post-hoc reconstruction (model.md §5, §10.6)."""
+"""Power-function EMA and post-hoc reconstruction (docs/model.md §5, §10.6)."""
 
 from __future__ import annotations
 

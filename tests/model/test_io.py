@@ -1,4 +1,4 @@
-"""Model files: round trip, metadata, loud failures (model.md §10.8)."""
+"""Model files: round trip, metadata, loud failures (docs/model.md §10.8)."""
 
 from __future__ import annotations
 

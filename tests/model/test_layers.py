@@ -1,4 +1,4 @@
-"""MP primitives keep unit variance (model.md §10.2-3); resampling keeps RMS ≈ 1 in 1D (§3.1)."""
+"""MP primitives keep unit variance (docs/model.md §10.2-3); resampling keeps RMS ≈ 1 in 1D (§3.1)."""
 
 from __future__ import annotations
 

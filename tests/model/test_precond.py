@@ -1,4 +1,4 @@
-"""Preconditioning, shapes and configuration checks (model.md §2, §3.3, §10.1, §10.5)."""
+"""Preconditioning, shapes and configuration checks (docs/model.md §2, §3.3, §10.1, §10.5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The training loop: learning, outputs, exact resume, loud failures (model.md §4-6)."""
+"""The training loop: learning, outputs, exact resume, loud failures (docs/model.md §4-6)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from safetensors import safe_open
 
 from hallctl.errors import ModelError
 from hallctl.model import ModelConfig, TrainSettings, load_model, posthoc_ema, train
-from hallctl.model.schedule import learning_rate
+from hallctl.model.lr_schedule import learning_rate
 from hallctl.report import Progress, Reporter
 from tests.model.conftest import synthetic_profiles, tiny_settings
 

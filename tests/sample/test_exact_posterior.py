@@ -14,7 +14,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hallctl.sample import SampleNoise, SparseObservationOperator, interpolation_terms, row_mean_terms, sample
+from hallctl.sample import SampleNoise, SparseObservationOperator, interpolation_terms, row_mean_terms
+from tests.sample.compose import run_sample
 
 f64 = torch.float64
 C, W, NS = 25, 64, 8
@@ -110,7 +111,7 @@ def observations(truth: torch.Tensor, *, scalars: bool = True, seed: int = 1) ->
 def sampler_moments(D: RangeDenoiser, obs: Obs | None, **kw) -> tuple[torch.Tensor, torch.Tensor, dict]:
     """The mean (C·W,) and covariance of the guided sampler's output distribution (module docstring)."""
     n = D.U.shape[1] + 24
-    res = sample(D, num_samples=n, channels=C, length=W, observations=obs, dtype=f64, batch_size=n, **kw)
+    res = run_sample(D, num_samples=n, channels=C, length=W, observations=obs, dtype=f64, batch_size=n, **kw)
     x = res.x.reshape(n, -1)
     eps = SampleNoise(0, range(n), (C, W), dtype=f64).draw().reshape(n, -1)
     Z = torch.cat([torch.ones(n, 1, dtype=f64), SIGMA_MAX * eps @ D.U], dim=1)

@@ -1,5 +1,5 @@
-"""hallctl.sample.guidance with sample(): posterior accuracy on Gaussian priors, step invariance,
-DPS, fixed rows, scalar-row projection, solver choice and backward-pass counts (model.md §10.4, 10.7).
+"""hallctl.sample.guidance with run_sample(): posterior accuracy on Gaussian priors, step invariance,
+DPS, fixed rows, scalar-row projection, solver choice and backward-pass counts (docs/model.md §10.4, 10.7).
 """
 
 from dataclasses import dataclass
@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from hallctl.sample import MMPS, SparseObservationOperator, interpolation_terms, row_mean_terms, sample
+from hallctl.sample import MMPS, SparseObservationOperator, interpolation_terms, row_mean_terms
 from hallctl.sample.guidance.mmps import contract_update, psd_solve
+from tests.sample.compose import run_sample
 
 C, W = 2, 8
 d = C * W
@@ -42,7 +43,7 @@ def problem(gaussian_denoiser, se_covariance):
 
 def _draw(D, obs, n: int = 4096, **kw) -> torch.Tensor:
     kw = {"steps": 32, "guidance": "mmps", **kw}
-    res = sample(D, num_samples=n, channels=C, length=W, observations=obs, dtype=f64, batch_size=n, **kw)
+    res = run_sample(D, num_samples=n, channels=C, length=W, observations=obs, dtype=f64, batch_size=n, **kw)
     return res.x.reshape(n, d)
 
 
@@ -67,8 +68,9 @@ def test_mmps_matches_gaussian_posterior(problem, sampler: str) -> None:
 
 def test_mmps_conjugate_gradient_matches_cholesky(problem) -> None:
     D, obs, _, _ = problem
-    a = sample(D, num_samples=64, channels=C, length=W, steps=16, observations=obs, dtype=f64, mmps_solver="cholesky")
-    b = sample(
+    a = run_sample(D, num_samples=64, channels=C, length=W, steps=16, observations=obs, dtype=f64,
+                   mmps_solver="cholesky")
+    b = run_sample(
         D,
         num_samples=64,
         channels=C,
@@ -131,7 +133,7 @@ def test_dps_is_exact_for_isotropic_prior_and_node_observations(gaussian_denoise
 @pytest.mark.parametrize("guidance", ["mmps", "dps", "none"])
 def test_fixed_rows_stay_exactly_fixed(problem, sampler: str, guidance: str) -> None:
     D, obs, _, _ = problem
-    res = sample(
+    res = run_sample(
         D,
         num_samples=8,
         channels=C,
@@ -152,7 +154,7 @@ def test_fixed_rows_stay_exactly_fixed(problem, sampler: str, guidance: str) -> 
 def test_projected_rows_are_constant(problem) -> None:
     D, obs, _, _ = problem
     for sampler, tol in (("heun", 1e-5), ("dpmpp_2m", 0.0)):
-        x = sample(
+        x = run_sample(
             D, num_samples=8, channels=C, length=W, steps=12, sampler=sampler, observations=obs, project_scalar_rows=[1]
         ).x
         assert float((x[:, 1] - x[:, 1, :1]).abs().max()) <= tol
@@ -161,8 +163,8 @@ def test_projected_rows_are_constant(problem) -> None:
 
 def test_guidance_threshold_skips_backward_passes(problem) -> None:
     D, obs, _, _ = problem
-    full = sample(D, num_samples=2, channels=C, length=W, steps=8, observations=obs, guidance="dps")
-    late = sample(
+    full = run_sample(D, num_samples=2, channels=C, length=W, steps=8, observations=obs, guidance="dps")
+    late = run_sample(
         D, num_samples=2, channels=C, length=W, steps=8, observations=obs, guidance="dps", guidance_sigma_max=1.0
     )
     assert full.settings["vjp_per_sample"] == full.nfe_per_sample == 15
@@ -172,9 +174,9 @@ def test_guidance_threshold_skips_backward_passes(problem) -> None:
 def test_guided_samples_do_not_depend_on_batch_size(problem) -> None:
     D, obs, _, _ = problem
     kw = dict(num_samples=6, channels=C, length=W, steps=8, observations=obs, dtype=f64, seed=5)
-    a = sample(D, batch_size=6, **kw).x
-    b = sample(D, batch_size=4, **kw).x
-    c = sample(D, **{**kw, "num_samples": 1, "first_index": 5}).x
+    a = run_sample(D, batch_size=6, **kw).x
+    b = run_sample(D, batch_size=4, **kw).x
+    c = run_sample(D, **{**kw, "num_samples": 1, "first_index": 5}).x
     assert torch.allclose(a, b, rtol=0, atol=1e-12) and torch.allclose(a[5:], c, rtol=0, atol=1e-12)
 
 
@@ -188,7 +190,7 @@ def test_fixed_row_state_is_the_noised_known_value(problem, guidance: str) -> No
         seen.append(((x[:, 1].detach() - 0.37) / sigma[:, None]).clone())
         return D(x, sigma)
 
-    sample(
+    run_sample(
         recording,
         num_samples=4,
         channels=C,
@@ -218,7 +220,7 @@ def test_mmps_stays_bounded_with_an_indefinite_jacobian(problem) -> None:
     tight = Obs(obs.operator, obs.y, obs.sigma_y * 0.05)
     for o in (obs, tight):
         for solver in ("cholesky", "cg"):
-            res = sample(indefinite, num_samples=64, channels=C, length=W, steps=16, observations=o, dtype=f64,
+            res = run_sample(indefinite, num_samples=64, channels=C, length=W, steps=16, observations=o, dtype=f64,
                          mmps_solver=solver)
             assert torch.isfinite(res.x).all() and res.x.abs().max() < 5, (solver, float(res.x.abs().max()))
             assert res.settings["mmps_contracted_updates"] > 0

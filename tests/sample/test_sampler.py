@@ -18,9 +18,9 @@ from hallctl.sample import (
     edm_sigmas,
     integrate,
     row_mean_terms,
-    sample,
     sample_seed,
 )
+from tests.sample.compose import run_sample
 
 C, W = 3, 8
 
@@ -34,12 +34,12 @@ def nonlinear(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize("sampler", ["heun", "dpmpp_2m"])
 def test_same_seed_same_samples_regardless_of_batch_size(sampler: str) -> None:
     kw = dict(channels=C, length=W, steps=8, sampler=sampler, churn=5.0, s_tmin=0.01, s_tmax=100.0, seed=7)
-    full = sample(nonlinear, num_samples=5, batch_size=5, **kw).x
-    small = sample(nonlinear, num_samples=5, batch_size=2, **kw).x
-    tail = sample(nonlinear, num_samples=2, first_index=3, batch_size=1, **kw).x
+    full = run_sample(nonlinear, num_samples=5, batch_size=5, **kw).x
+    small = run_sample(nonlinear, num_samples=5, batch_size=2, **kw).x
+    tail = run_sample(nonlinear, num_samples=2, first_index=3, batch_size=1, **kw).x
     assert torch.equal(full, small)
     assert torch.equal(full[3:], tail)
-    assert not torch.equal(full, sample(nonlinear, num_samples=5, **{**kw, "seed": 8}).x)
+    assert not torch.equal(full, run_sample(nonlinear, num_samples=5, **{**kw, "seed": 8}).x)
     assert not torch.equal(full[0], full[1])
 
 
@@ -56,7 +56,7 @@ def test_nan_raises_naming_step_and_sigma() -> None:
         return torch.where(sigma[:, None, None] < 1.0, torch.nan, 0.0) + 0.0 * x
 
     with pytest.raises(SamplingError, match=r"at step \d+ of 10 \(sigma = 0\.\d+\)") as info:
-        sample(D, num_samples=2, channels=C, length=W, steps=10)
+        run_sample(D, num_samples=2, channels=C, length=W, steps=10)
     assert isinstance(info.value, HallctlError) and info.value.exit_code == 1
     assert "\n" not in str(info.value)
 
@@ -68,7 +68,7 @@ def test_unguided_sampling_runs_without_grad() -> None:
         seen.append(torch.is_grad_enabled() or x.requires_grad)
         return 0.5 * x
 
-    sample(D, num_samples=2, channels=C, length=W, steps=4)
+    run_sample(D, num_samples=2, channels=C, length=W, steps=4)
     assert seen and not any(seen)
 
 
@@ -96,7 +96,8 @@ def test_churn_keeps_the_gaussian_target() -> None:
     def D(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         return 0.25 / (sigma[:, None, None] ** 2 + 0.25) * x
 
-    x = sample(D, num_samples=1000, channels=2, length=4, steps=64, churn=30.0, dtype=torch.float64, batch_size=1000).x
+    x = run_sample(D, num_samples=1000, channels=2, length=4, steps=64, churn=30.0, dtype=torch.float64,
+                   batch_size=1000).x
     assert float(x.std()) == pytest.approx(0.5, rel=0.04)
 
 
@@ -123,7 +124,7 @@ class RecordingReporter(Reporter):
 
 def test_settings_and_report() -> None:
     rep = RecordingReporter()
-    res = sample(nonlinear, num_samples=3, channels=C, length=W, steps=6, batch_size=2, report=rep, seed=3)
+    res = run_sample(nonlinear, num_samples=3, channels=C, length=W, steps=6, batch_size=2, report=rep, seed=3)
     assert res.x.shape == (3, C, W) and res.x.dtype == torch.float32
     s = res.settings
     json.dumps(s, allow_nan=False)
@@ -144,11 +145,11 @@ def test_settings_and_report() -> None:
 def test_rejects_bad_settings(kwargs: dict, match: str) -> None:
     args = {"num_samples": 1, "channels": C, "length": W, "steps": 2, **kwargs}
     with pytest.raises(ValueError, match=match):
-        sample(nonlinear, **args)
+        run_sample(nonlinear, **args)
 
 
 def test_sigma_max_start() -> None:
-    x = sample(nonlinear, num_samples=2, channels=C, length=W, steps=3, sigma_max=20.0).x
+    x = run_sample(nonlinear, num_samples=2, channels=C, length=W, steps=3, sigma_max=20.0).x
     assert torch.isfinite(x).all() and not math.isnan(float(x.sum()))
 
 
@@ -161,4 +162,4 @@ def test_observations_for_another_grid_are_rejected() -> None:
 
     obs = Obs(SparseObservationOperator([row_mean_terms(0, 4)], channels=C, length=4), torch.zeros(1), torch.ones(1))
     with pytest.raises(ObservationError, match="built for 3 rows x 4 grid points but the model has 3 x 8"):
-        sample(nonlinear, num_samples=1, channels=C, length=W, steps=2, observations=obs)
+        run_sample(nonlinear, num_samples=1, channels=C, length=W, steps=2, observations=obs)

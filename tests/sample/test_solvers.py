@@ -1,7 +1,7 @@
-"""hallctl.sample.solvers through sample(): accuracy on the analytic Gaussian ODE and NFE counts.
+"""hallctl.sample.solvers through run_sample(): accuracy on the analytic Gaussian ODE and NFE counts.
 
 For x ~ N(0, σ_d² I) the exact denoiser is D* = σ_d²/(σ² + σ_d²)·x and the exact flow maps
-x_0 = σ_max ε to σ_d/√(σ_max² + σ_d²)·x_0 (model.md §10.4).
+x_0 = σ_max ε to σ_d/√(σ_max² + σ_d²)·x_0 (docs/model.md §10.4).
 """
 
 import math
@@ -9,7 +9,8 @@ import math
 import pytest
 import torch
 
-from hallctl.sample import RK2, SampleNoise, make_solver, sample
+from hallctl.sample import RK2, SampleNoise, make_solver
+from tests.sample.compose import run_sample
 
 SIGMA_D, SIGMA_MAX = 0.5, 80.0
 C, W = 2, 4
@@ -21,7 +22,7 @@ def _factor(sampler: object, N: int) -> float:
     def D(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         return SIGMA_D**2 / (sigma[:, None, None] ** 2 + SIGMA_D**2) * x
 
-    res = sample(D, num_samples=3, channels=C, length=W, steps=N, sampler=sampler, dtype=torch.float64)
+    res = run_sample(D, num_samples=3, channels=C, length=W, steps=N, sampler=sampler, dtype=torch.float64)
     x0 = SIGMA_MAX * SampleNoise(0, range(3), (C, W), dtype=torch.float64).draw()
     exact = SIGMA_D / math.sqrt(SIGMA_MAX**2 + SIGMA_D**2)
     factor = res.x / x0
@@ -31,7 +32,7 @@ def _factor(sampler: object, N: int) -> float:
 
 def test_heun_reproduces_exact_factor_with_second_order_error() -> None:
     errors = {N: _factor("heun", N) for N in (18, 32, 64)}
-    # model.md §10.4: 5.5 % / 1.6 % / 0.37 %
+    # docs/model.md §10.4: 5.5 % / 1.6 % / 0.37 %
     assert errors[18] == pytest.approx(0.055, abs=0.001)
     assert errors[32] == pytest.approx(0.016, abs=0.001)
     assert errors[64] == pytest.approx(0.0037, abs=0.0002)
@@ -68,12 +69,13 @@ def test_nfe_counts(sampler: str, nfe: object, N: int) -> None:
         calls.append(x.shape[0])
         return 0.5 * x
 
-    res = sample(D, num_samples=5, channels=C, length=W, steps=N, sampler=sampler, batch_size=2)
+    res = run_sample(D, num_samples=5, channels=C, length=W, steps=N, sampler=sampler, batch_size=2)
     assert res.nfe_per_sample == nfe(N) == make_solver(sampler).nfe(N)
     assert len(calls) == 3 * nfe(N)  # three batches (2, 2, 1)
     assert res.settings["nfe_per_sample"] == nfe(N)
     # churn adds noise, never evaluations
-    res = sample(D, num_samples=2, channels=C, length=W, steps=N, sampler=sampler, churn=10.0, s_tmin=0.0, s_tmax=100.0)
+    res = run_sample(D, num_samples=2, channels=C, length=W, steps=N, sampler=sampler, churn=10.0, s_tmin=0.0,
+                     s_tmax=100.0)
     assert res.nfe_per_sample == nfe(N)
 
 

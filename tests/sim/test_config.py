@@ -93,7 +93,7 @@ def test_json_loader_basic(tmp_path):
 
 def test_json_propellant_list_ignores_top_level_neutral_velocity(tmp_path):
     data = json.loads(json.dumps(BASE))
-    data["config"]["neutral_velocity"] = 300.0  # physics.md §16 item 12
+    data["config"]["neutral_velocity"] = 300.0  # docs/physics.md §16 item 12
     assert load_hallthruster_json(_write(tmp_path, data)).neutral_velocity_m_s == 150.0
 
 

@@ -1,4 +1,4 @@
-"""Regression against HallThruster.jl v0.21.6's stored outputs (physics.md; validation data only).
+"""Regression against HallThruster.jl v0.21.6's stored outputs (docs/physics.md; validation data only).
 
 The four upstream regression cases in ``../shared/reference/hallthruster_regression`` are re-run
 in full (2 ms each) and compared with the reference: the time-averaged frame (mean of the saved
@@ -66,7 +66,7 @@ def _ref_profiles(frame: dict) -> dict[str, np.ndarray]:
 
 
 def _ref_thrust(frame: dict) -> float:
-    """Thrust of the averaged reference frame (physics.md §13), from its edge values."""
+    """Thrust of the averaged reference frame (docs/physics.md §13), from its edge values."""
     A = np.array(frame["channel_area"])
     thrust = 0.0
     for ion in frame["ions"]["Xe"]:
@@ -138,7 +138,7 @@ def _curve(reference, case: int, field: str, code: str):
 @pytest.mark.slow
 @pytest.mark.parametrize("case", [1, 3])
 def test_landmark_benchmark_curves(case, reference):
-    """Loose sanity check against the digitized LANDMARK curves (tolerances of physics.md §15)."""
+    """Loose sanity check against the digitized LANDMARK curves (tolerances of docs/physics.md §15)."""
     r, _, _ = _run(reference, f"landmark_{case}")
     ours = {"potential": r.profiles["phi"], "energy": 1.5 * r.profiles["Tev"], "electric_field": r.profiles["E"]}
     codes = ("fluid_1", "fluid_2") if case == 1 else ("fluid_2", "hybrid")

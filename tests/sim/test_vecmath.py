@@ -1,4 +1,4 @@
-"""Tests of hallctl/sim/vecmath.py: the branch-free logarithm of the kernels (physics.md §17)."""
+"""Tests of hallctl/sim/vecmath.py: the branch-free logarithm of the kernels (docs/physics.md §17)."""
 
 from __future__ import annotations
 

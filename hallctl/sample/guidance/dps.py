@@ -1,6 +1,6 @@
 r"""Variance-inflated diffusion posterior sampling (DPS baseline) as a denoiser wrapper.
 
-DPS replaces p(x_0 | x_σ) by a point mass at D; the ΠGDM-style inflation used here (model.md
+DPS replaces p(x_0 | x_σ) by a point mass at D; the ΠGDM-style inflation used here (docs/model.md
 §8.2 (b)) instead gives p(x_0 | x_σ) the covariance it would have for data without structure
 beyond what the model's layout guarantees: profile rows white with per-entry variance σ_d², scalar
 rows constant along z with variance σ_d². Given x_σ (every entry seen with noise σ), that is
@@ -48,6 +48,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -55,6 +56,7 @@ from torch import Tensor
 from hallctl.sample.guidance.gaussian import DataMoments
 from hallctl.sample.guidance.linearize import Linearization
 from hallctl.sample.guidance.mmps import contract_update, psd_solve
+from hallctl.sample.guidance.problem import GuidanceOptions, GuidanceProblem
 from hallctl.sample.interfaces import Denoiser, LinearOperator
 
 __all__ = ["DPS", "observation_weights"]
@@ -104,6 +106,18 @@ class DPS:
     num_contracted: int = field(default=0, init=False)
     _weights: Tensor | None = field(default=None, init=False, repr=False)
     _moments: DataMoments | None = field(default=None, init=False, repr=False)
+
+    @classmethod
+    def build(cls, denoiser: Denoiser, problem: GuidanceProblem, options: GuidanceOptions) -> DPS:
+        """DPS on ``problem`` (the registry's constructor)."""
+        return cls(denoiser, problem.A, problem.y, problem.sigma_y, sigma_data=problem.sigma_data,
+                   sigma_threshold=options.sigma_max, constant_rows=list(problem.constant_rows),
+                   data_covariance=problem.data_covariance)
+
+    def describe(self) -> dict[str, Any]:
+        """Settings and counters recorded with the samples."""
+        return {"dps_variance": "data covariance" if self.data_covariance is not None else "white",
+                "dps_contracted_updates": int(self.num_contracted)}
 
     def __call__(self, x: Tensor, sigma: Tensor) -> Tensor:
         if float(sigma.max()) > self.sigma_threshold:

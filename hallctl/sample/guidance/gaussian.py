@@ -1,4 +1,4 @@
-r"""The Gaussian moments of the training data, seen through the observations (model.md §8.2).
+r"""The Gaussian moments of the training data, seen through the observations (docs/model.md §8.2).
 
 For data with covariance Σ = U diag(λ) Uᵀ + ν(I − UUᵀ) (``hallctl.model.moments``) the exact
 denoiser of the matching Gaussian has the Jacobian

@@ -1,4 +1,4 @@
-r"""A denoiser evaluation that keeps its graph, for vector–Jacobian products (model.md §8.2).
+r"""A denoiser evaluation that keeps its graph, for vector–Jacobian products (docs/model.md §8.2).
 
 .. math::
 

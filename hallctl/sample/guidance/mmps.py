@@ -1,4 +1,4 @@
-r"""Moment-matching posterior sampling (MMPS) as a denoiser wrapper (model.md §8.2 (d)).
+r"""Moment-matching posterior sampling (MMPS) as a denoiser wrapper (docs/model.md §8.2 (d)).
 
 Tweedie's second-order identity gives Cov[x_0 | x_σ] = σ² J with J = ∂D/∂x_σ. Matching the
 first two moments of p(x_0 | x_σ) with a Gaussian gives the likelihood and its score
@@ -70,12 +70,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from hallctl.sample.guidance.gaussian import DataMoments
 from hallctl.sample.guidance.linearize import Linearization
+from hallctl.sample.guidance.problem import GuidanceOptions, GuidanceProblem
 from hallctl.sample.interfaces import Denoiser, LinearOperator
 
 __all__ = ["JACOBIANS", "MMPS", "conjugate_gradient", "contract_update", "psd_solve"]
@@ -200,6 +202,22 @@ class MMPS:
             raise ValueError(f"unknown MMPS jacobian {self.jacobian!r}; choose one of {', '.join(JACOBIANS)}")
         if self.jacobian == "data" and self.data_covariance is None:
             raise ValueError("MMPS jacobian='data' needs the data covariance (models trained by hallctl carry it)")
+
+    @classmethod
+    def build(cls, denoiser: Denoiser, problem: GuidanceProblem, options: GuidanceOptions) -> MMPS:
+        """MMPS on ``problem`` with the MMPS options (the registry's constructor)."""
+        return cls(denoiser, problem.A, problem.y, problem.sigma_y, solver=options.mmps_solver,
+                   cg_iterations=options.cg_iterations, sigma_threshold=options.sigma_max,
+                   data_covariance=problem.data_covariance, jacobian=options.mmps_jacobian,
+                   network_sigma_max=options.mmps_network_sigma)
+
+    def describe(self) -> dict[str, Any]:
+        """Settings and counters recorded with the samples."""
+        return {"mmps_solver": "cholesky" if self.uses_cholesky(int(self.sigma_y.numel())) else "cg",
+                "cg_iterations": int(self.cg_iterations), "mmps_contracted_updates": int(self.num_contracted),
+                "mmps_jacobian": self.jacobian if self.data_covariance is not None else "network",
+                "mmps_network_sigma": float(self.network_sigma_max),
+                "mmps_data_covariance_evaluations": int(self.num_data)}
 
     def uses_cholesky(self, n: int) -> bool:
         """Whether the n × n system is assembled and factorized (else solved by CG)."""

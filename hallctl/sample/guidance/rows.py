@@ -8,7 +8,7 @@ starts such rows at v_r + σ_max ε and writes v_r into the final state, so the 
 exactly. The row has a zero Jacobian, so guidance treats it as known (zero variance) and never
 moves it.
 
-**Scalar-row projection** (model.md §1.3): a scalar row holds one value repeated along z, and the
+**Scalar-row projection** (docs/model.md §1.3): a scalar row holds one value repeated along z, and the
 exact posterior mean of a constant row is constant, so its denoised estimate may be replaced by
 its mean over z, :math:`D_r \leftarrow \tfrac{1}{W}\sum_j D_{r,j}`.
 

@@ -1,4 +1,4 @@
-"""Write a project as a complete, commented TOML file (``hallctl init``, ``config show``).
+"""``hallctl init`` and ``hallctl config show|check``: a project as a complete, commented TOML file.
 
 Every key is preceded by its one-line description; the output round-trips through
 ``hallctl.project.load_project``.

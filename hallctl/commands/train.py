@@ -1,4 +1,6 @@
-"""``hallctl train``: the EDM2 prior on the training split, then post-hoc EMA reconstructions.
+"""``hallctl train``: the [model] and [train] sections as the EDM2 prior on the training split.
+
+Post-hoc EMA reconstructions follow when asked for.
 
 The whole split is loaded once as one tensor; model files land in runs/<run_name>/ with the
 dataset's normalization in their metadata, so ``hallctl sample`` needs nothing else.
@@ -15,33 +17,27 @@ import torch
 
 from hallctl.data.store import read_dataset
 from hallctl.errors import DataError
+from hallctl.model.ema import posthoc_ema
+from hallctl.model.settings import ModelConfig, TrainSettings
+from hallctl.model.train import TrainSummary, train
 from hallctl.project import Project
 from hallctl.report import Reporter
 
 __all__ = ["dataset_metadata", "model_config", "run", "settings"]
 
 
-def model_config(project: Project, kinds: list[str] | None = None) -> Any:
+def model_config(project: Project, kinds: list[str] | None = None) -> ModelConfig:
     """The [model] section as a ModelConfig; ``kinds`` (the dataset's row kinds) marks the scalar rows
     as constant rows."""
-    from hallctl.model.config import ModelConfig
-
     constant = [i for i, k in enumerate(kinds or []) if k == "scalar"]
     return ModelConfig.from_dict({**dataclasses.asdict(project.model), "constant_rows": constant})
 
 
-def settings(project: Project) -> Any:
-    """The [train] section as TrainSettings (0 means "off"/"default" where the section says so)."""
-    from hallctl.model.training import TrainSettings
-
-    t = project.train
-    return TrainSettings(
-        duration_nimg=t.duration_nimg, batch_size=t.batch_size, lr_ref=t.lr_ref, lr_ref_nimg=t.lr_ref_nimg,
-        lr_rampup_nimg=t.lr_rampup_nimg, grad_clip=t.grad_clip or None, ema_stds=tuple(t.ema_stds),
-        ema_snapshot_every_nimg=t.ema_snapshot_every_nimg, fixed_ema_decay=t.fixed_ema_decay or None,
-        checkpoint_every_nimg=t.checkpoint_every_nimg, val_every_nimg=t.val_every_nimg, seed=t.seed,
-        device=t.device, amp=t.amp, compile=t.compile, num_threads=t.threads or None,
-    )
+def settings(project: Project) -> TrainSettings:
+    """The [train] section as TrainSettings: every field of the same name (``dataset`` is the command's)."""
+    section = project.train
+    return TrainSettings(**{f.name: getattr(section, f.name) for f in dataclasses.fields(TrainSettings)
+                            if hasattr(section, f.name)})
 
 
 VALIDATION_SPLIT = "val_small"
@@ -66,16 +62,13 @@ def _validation(project: Project, rows: list[str]) -> torch.Tensor | None:
 
 
 def run(project: Project, *, restart: bool = False, posthoc_stds: list[float] | None = None,
-        report: Reporter | None = None) -> tuple[Any, list[Path]]:
+        report: Reporter | None = None) -> tuple[TrainSummary, list[Path]]:
     """Train on data/<train.dataset>.h5 (resuming a checkpoint unless ``restart``), then write
     ``ema-<std>.safetensors`` for every post-hoc EMA length asked for.
 
     Returns:
         (TrainSummary, post-hoc files written)
     """
-    from hallctl.model.ema import posthoc_ema
-    from hallctl.model.training import train
-
     path = project.data_dir / f"{project.train.dataset}.h5"
     ds = read_dataset(path, hint="run `hallctl normalize` and `hallctl split` first")
     if len(ds) == 0:

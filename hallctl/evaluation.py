@@ -1,4 +1,4 @@
-"""``hallctl evaluate``: posteriors on held-out simulations, in physical units, against baselines.
+"""Posteriors on held-out simulations, in physical units, against baselines (``hallctl evaluate``).
 
 For each of K held-out truths (from a split that neither training nor model selection saw),
 synthetic observations are made from the [evaluate] template: by default ui_1 at 15 points between
@@ -27,19 +27,16 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from hallctl.data.normalize import denormalize
-from hallctl.data.store import atomic_write, read_dataset
-from hallctl.errors import DataError, ModelError, ProjectError
-from hallctl.project import Project, SampleSection, check_range
-from hallctl.report import Reporter, resolve
+from hallctl.errors import ProjectError
+from hallctl.report import Reporter
+from hallctl.sample.draw import SamplerSettings, draw
 from hallctl.scores import (
     crps_ensemble,
     effective_sample_size,
@@ -48,9 +45,11 @@ from hallctl.scores import (
     weighted_mean,
     weighted_quantile,
 )
+from hallctl.sections import EvaluateSection
 
-__all__ = ["LEVELS", "EvaluationResult", "Posterior", "crps_ensemble", "energy_distance", "importance_weights",
-           "interval_coverage", "parse_sweep", "posterior_scores", "run", "synthetic_observations"]
+__all__ = ["LEVELS", "PRIOR", "SIMULATIONS", "SWEEP_KEYS", "TABLE_COLUMNS", "HeldOut", "Posterior", "aggregate",
+           "crps_ensemble", "energy_distance", "evaluate_model", "importance_weights", "interval_coverage",
+           "posterior_scores", "rows_table", "summary_table", "sweep_settings", "synthetic_observations"]
 
 LEVELS = np.linspace(0.1, 0.9, 9)
 SWEEP_KEYS = {"steps": int, "sampler": str, "guidance": str, "churn": float, "sigma_max": float,
@@ -59,24 +58,6 @@ PRIOR, SIMULATIONS = "prior", "simulations"
 MIN_ESS_FOR_COVERAGE = 4.0
 """Below this mean effective sample size, coverage is not shown: the randomized PIT of an ensemble
 of one effective draw is uniform whatever it predicts (its error and CRPS still tell)."""
-
-
-def parse_sweep(items: list[str]) -> dict[str, list[Any]]:
-    """``steps=32,64`` strings → {"steps": [32, 64]} (keys: the sampler settings)."""
-    sweep: dict[str, list[Any]] = {}
-    for item in items:
-        key, sep, values = item.partition("=")
-        key = key.strip()
-        if not sep or key not in SWEEP_KEYS:
-            raise ProjectError(f"--sweep {item!r}: use key=v1,v2 with key one of {', '.join(SWEEP_KEYS)}")
-        try:
-            sweep[key] = [SWEEP_KEYS[key](v.strip()) for v in values.split(",") if v.strip()]
-        except ValueError:
-            raise ProjectError(f"--sweep {item!r}: values of {key} must be {SWEEP_KEYS[key].__name__}") from None
-        meta = {f.name: dict(f.metadata) for f in dataclasses.fields(SampleSection)}[key]
-        for v in sweep[key]:  # the same choices and ranges as the [sample] key of that name
-            check_range(v, meta, f"--sweep {key}")
-    return sweep
 
 
 # ----------------------------------------------------------------------------------------------
@@ -90,7 +71,7 @@ def _typical_magnitude(norm: dict[str, Any], r: int) -> float:
     return math.hypot(float(norm["mean"][r]), std)
 
 
-def synthetic_observations(truth_phys: np.ndarray, norm: dict[str, Any], project: Project,
+def synthetic_observations(truth_phys: np.ndarray, norm: dict[str, Any], template: EvaluateSection,
                            rng: np.random.Generator) -> list[dict[str, Any]]:
     """Observation entries (physical units, noisy) of one truth following [evaluate]'s template.
 
@@ -99,7 +80,7 @@ def synthetic_observations(truth_phys: np.ndarray, norm: dict[str, Any], project
     ``std`` is ρ·max(|y|, floor·typical) with the observed y and the row's typical magnitude from
     the normalization table).
     """
-    e = project.evaluate
+    e = template
     rows = norm["rows"]
     if e.observe_field not in rows:
         raise ProjectError(f"evaluate.observe_field = {e.observe_field!r} is not a model row; rows: {', '.join(rows)}")
@@ -231,19 +212,73 @@ def aggregate(per_truth: list[dict[str, Any]], rows: list[str], kinds: list[str]
 
 
 # ----------------------------------------------------------------------------------------------
-# The command
+# Evaluating a model
 # ----------------------------------------------------------------------------------------------
 
 
+def sweep_settings(base: SamplerSettings, num_samples: int, sweep: dict[str, list[Any]]
+                   ) -> list[tuple[str, SamplerSettings, int]]:
+    """(name, settings, samples per truth) of every combination of the sweep (none: the base alone)."""
+    keys = list(sweep)
+    combos = [dict(zip(keys, vals, strict=True)) for vals in itertools.product(*(sweep[k] for k in keys))] or [{}]
+    out = []
+    for combo in combos:
+        settings = dataclasses.replace(base, **{k: v for k, v in combo.items() if k != "num_samples"})
+        name = ", ".join(f"{k}={v}" for k, v in combo.items()) or settings.guidance
+        out.append((name, settings, int(combo.get("num_samples", num_samples))))
+    return out
+
+
+def _recorded(settings: SamplerSettings, num_samples: int) -> dict[str, Any]:
+    return {**{k: v for k, v in dataclasses.asdict(settings).items() if k != "seed"}, "num_samples": num_samples}
+
+
 @dataclass
-class EvaluationResult:
-    output_json: Path
-    figure: Path
-    settings: list[dict[str, Any]]
-    table: list[list[Any]]  # one line per posterior: see TABLE_COLUMNS
-    fields_table: list[list[Any]]  # one line per row: see fields_columns
-    fields_columns: list[str]
-    energy_distance: float | None
+class HeldOut:
+    """The held-out truths (normalized), their observations, and the simulations baseline's records."""
+
+    truths: np.ndarray  # (K, C, W)
+    entries: list[list[dict[str, Any]]]  # the observation entries of each truth (physical units)
+    observations: list[Any]  # the same, normalized with their operators
+    records: np.ndarray  # (N, C, W) training simulations
+    records_file: str
+
+
+def evaluate_model(precond: Any, norm: dict[str, Any], held_out: HeldOut, base: SamplerSettings, *,
+                   num_samples: int, sweep: dict[str, list[Any]], device: str,
+                   report: Reporter) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """Scores of the model's posteriors for every sweep setting, of its prior and of the simulations
+    baseline, on the same observations of the same truths; and the unconditional samples."""
+    rows, kinds = list(norm["rows"]), list(norm["kind"])
+    known = [k for k, o in enumerate(held_out.entries[0]) if o["z"] == ""]
+    known_names = [held_out.entries[0][k]["field"] for k in known]
+    results: list[dict[str, Any]] = []
+
+    def add(name: str, settings: dict[str, Any], nfe: int, posts: list[Posterior]) -> None:
+        per_truth = [posterior_scores(p, t, o, norm, known)
+                     for p, t, o in zip(posts, held_out.truths, held_out.observations, strict=True)]
+        results.append({"name": name, "settings": settings, "nfe_per_sample": nfe,
+                        **aggregate(per_truth, rows, kinds, known_names), "per_truth": per_truth})
+
+    combos = sweep_settings(base, num_samples, sweep)
+    with report.progress("evaluate", total=len(combos) * len(held_out.truths) + 1, unit="posteriors") as bar:
+        for name, settings, n in combos:
+            posts, nfe, extra = [], 0, {}
+            for k, obs in enumerate(held_out.observations):
+                d = draw(precond, norm, dataclasses.replace(settings, seed=base.seed + 1000 * k), observations=obs,
+                         num_samples=n, device=device)
+                posts.append(Posterior(d.x))
+                nfe, extra = d.nfe, d.settings
+                bar.advance(1)
+            kept = {k: extra[k] for k in extra if k.startswith("mmps_") or k == "vjp_per_sample"}
+            add(name, {**_recorded(settings, n), **kept}, nfe, posts)
+        prior = dataclasses.replace(base, guidance="none", seed=base.seed + 999_999)
+        unc = draw(precond, norm, prior, num_samples=num_samples, device=device)
+        bar.advance(1)
+    add(PRIOR, {**_recorded(base, num_samples), "guidance": "none"}, unc.nfe, [Posterior(unc.x)] * len(held_out.truths))
+    add(SIMULATIONS, {"records": len(held_out.records), "file": held_out.records_file}, 0,
+        [Posterior(held_out.records, importance_weights(held_out.records, o)) for o in held_out.observations])
+    return results, unc.x
 
 
 TABLE_COLUMNS = ["posterior", "NFE", "cov 50%", "cov 90%", "CRPS", "CRPS vs prior", "chi2/obs", "worst |res|/sigma",
@@ -254,109 +289,8 @@ def _pm(value: float, se: float, fmt: str = ".3f") -> str:
     return f"{value:{fmt}}" if math.isnan(se) else f"{value:{fmt}} ± {se:{fmt}}"
 
 
-def _truths(project: Project, meta: dict[str, Any], norm: dict[str, Any]) -> tuple[Any, list[int]]:
-    """The evaluation set and the indices of its first K records by id (checked to be held out)."""
-    e = project.evaluate
-    validated_on = meta.get("validation_split")
-    if validated_on and validated_on == e.dataset:
-        raise ProjectError(f"evaluate.dataset = '{e.dataset}' is the split this model was validated (selected) "
-                           f"on; evaluate on the other one (evaluate.dataset = "
-                           f"'{'val_large' if e.dataset == 'val_small' else 'val_small'}')")
-    ds = read_dataset(project.data_dir / f"{e.dataset}.h5", hint="run `hallctl split` first")
-    if ds.rows != list(norm["rows"]):
-        raise DataError(f"{e.dataset}.h5 has rows {ds.rows}, the model {norm['rows']}; evaluate on data "
-                        "normalized like the training set")
-    if len(ds) == 0:
-        raise DataError(f"{e.dataset}.h5 is empty; raise split.{e.dataset} (and rerun `hallctl split`)")
-    if not np.allclose(ds.mean, norm["mean"]) or not np.allclose(ds.std, norm["std"]):
-        raise DataError(f"{e.dataset}.h5 was normalized differently from the model's training set; rerun "
-                        "`hallctl normalize` and `hallctl split`, or evaluate the model trained on them")
-    train_ids = set()
-    train_file = project.data_dir / f"{project.train.dataset}.h5"
-    if train_file.is_file():
-        train_ids = set(read_dataset(train_file, load_tensor=False).record_id.tolist())
-    order = np.argsort(ds.record_id)
-    pick = [int(i) for i in order if int(ds.record_id[i]) not in train_ids][: e.num_truths]
-    if not pick:
-        raise DataError(f"every record of {e.dataset}.h5 was used in training; evaluate on held-out data only")
-    return ds, pick
-
-
-def run(project: Project, *, model: Path | None = None, sweep: dict[str, list[Any]] | None = None,
-        output_dir: Path | None = None, report: Reporter | None = None) -> EvaluationResult:
-    """Evaluate a model on held-out simulations; write evaluation.json and a calibration figure."""
-    from hallctl import posterior
-    from hallctl.model.io import load_model
-    from hallctl.model.runtime import resolve_device
-    from hallctl.plot.figures import figure_calibration
-    from hallctl.plot.style import save
-    from hallctl.sample import build_observations
-
-    report = resolve(report)
-    e, cfg = project.evaluate, project.sample
-    path = posterior.model_path(project, model)
-    if not path.is_file():
-        raise ModelError(f"model file {path} not found; train one with `hallctl train` or pass --model")
-    device = str(resolve_device(cfg.device))
-    precond, meta = load_model(path, device=device)
-    norm = meta["dataset"]["normalization"]
-    ds, pick = _truths(project, meta["dataset"], norm)
-    train_file = project.data_dir / f"{project.train.dataset}.h5"
-    records = read_dataset(train_file, hint="run `hallctl split` first").tensor.astype(np.float64)
-    truths = ds.tensor[pick].astype(np.float64)
-    rng = np.random.default_rng(np.random.SeedSequence([e.seed, 7]))
-    entries = [synthetic_observations(t, norm, project, rng) for t in denormalize(truths, norm)]
-    observations = [build_observations(obs, norm) for obs in entries]
-    known = [k for k, o in enumerate(entries[0]) if o["z"] == ""]
-    known_names = [entries[0][k]["field"] for k in known]
-    rows, kinds = list(norm["rows"]), list(norm["kind"])
-    sweep = sweep or {}
-    keys = list(sweep)
-    combos = [dict(zip(keys, vals, strict=True)) for vals in itertools.product(*(sweep[k] for k in keys))] or [{}]
-    base = {**posterior.sampler_kwargs(cfg), "num_samples": e.num_samples}
-    results: list[dict[str, Any]] = []
-
-    def add(name: str, settings: dict[str, Any], nfe: int, posts: list[Posterior]) -> None:
-        per_truth = [posterior_scores(p, t, o, norm, known) for p, t, o in zip(posts, truths, observations,
-                                                                               strict=True)]
-        results.append({"name": name, "settings": settings, "nfe_per_sample": nfe,
-                        **aggregate(per_truth, rows, kinds, known_names), "per_truth": per_truth})
-
-    with report.progress("evaluate", total=len(combos) * len(pick) + 1, unit="posteriors") as bar:
-        for combo in combos:
-            s = {**base, **combo}
-            posts, nfe, extra = [], 0, {}
-            for k, obs in enumerate(observations):
-                d = posterior.draw(precond, norm, observations=obs, seed=cfg.seed + 1000 * k, device=device, **s)
-                posts.append(Posterior(d.x))
-                nfe, extra = d.nfe, d.settings
-                bar.advance(1)
-            name = ", ".join(f"{k}={v}" for k, v in combo.items()) or s["guidance"]
-            add(name, {**s, **{k: extra[k] for k in extra if k.startswith("mmps_") or k == "vjp_per_sample"}},
-                nfe, posts)
-        unc = posterior.draw(precond, norm, seed=cfg.seed + 999_999, device=device, **{**base, "guidance": "none"})
-        bar.advance(1)
-    add(PRIOR, {**base, "guidance": "none"}, unc.nfe, [Posterior(unc.x)] * len(pick))
-    add(SIMULATIONS, {"records": len(records), "file": str(train_file)}, 0,
-        [Posterior(records, importance_weights(records, o)) for o in observations])
-    energy = energy_distance(unc.x, ds.tensor.astype(np.float64)) if len(ds) > 1 else None
-
-    out_dir = output_dir or path.parent / "evaluation"
-    doc = {"model": str(path), "dataset": str(project.data_dir / f"{e.dataset}.h5"),
-           "truth_record_ids": [int(ds.record_id[i]) for i in pick], "observation_seed": e.seed,
-           "observations": entries, "known_scalars": known_names, "template": project.to_dict()["evaluate"],
-           "results": results, "energy_distance_unconditional": energy, "levels": LEVELS.tolist(),
-           "sigma_data": float(norm.get("target_std", 0.5)), "rows": rows, "kinds": kinds}
-    output_json = out_dir / "evaluation.json"
-    with atomic_write(output_json) as tmp:
-        tmp.write_text(json.dumps(doc, indent=1))
-    first = results[0]
-    calibration = np.array([first["calibration"][f"{lvl:.1f}"] for lvl in LEVELS])  # (levels, rows)
-    groups: dict[str, dict[str, np.ndarray]] = {"profiles": {}, "scalars": {}}
-    for i, (row, kind) in enumerate(zip(rows, kinds, strict=True)):
-        groups["profiles" if kind == "field" else "scalars"][row] = calibration[:, i]
-    figure = save(figure_calibration(LEVELS, {k: v for k, v in groups.items() if v}),
-                  out_dir / f"calibration.{project.plot.format}", dpi=project.plot.dpi)
+def summary_table(results: list[dict[str, Any]]) -> list[list[Any]]:
+    """One line per posterior (columns: ``TABLE_COLUMNS``)."""
     prior_crps = next(r for r in results if r["name"] == PRIOR)["pooled"]["crps"]
     table = []
     for r in results:
@@ -370,12 +304,16 @@ def run(project: Project, *, model: Path | None = None, sweep: dict[str, list[An
                       f"{max((v['worst_abs_residual_over_sigma'] for v in kn), default=math.nan):.3g}",
                       f"{max((v['worst_sd_over_sigma'] for v in kn), default=math.nan):.3g}",
                       f"{r['ess_mean']:.1f} (min {r['ess_min']:.1f})" if r["name"] == SIMULATIONS else ""])
-    shown = [first, *(r for r in results if r["name"] in (PRIOR, SIMULATIONS))]
+    return table
+
+
+def rows_table(results: list[dict[str, Any]], rows: list[str]) -> tuple[list[str], list[list[Any]]]:
+    """Columns and one line per row: errors and 90 % coverage of the first posterior, the prior and the
+    simulations."""
+    shown = [results[0], *(r for r in results if r["name"] in (PRIOR, SIMULATIONS))]
     columns = ["row", *[f"error % {r['name']}" for r in shown], *[f"cov90 {r['name']}" for r in shown]]
-    fields_table = [[row, *[_pm(r["rows"][row]["rel_error_pct"], r["rows"][row]["rel_error_pct_se"], ".1f")
-                            for r in shown],
-                     *["n/a" if r["ess_mean"] < MIN_ESS_FOR_COVERAGE else
-                       _pm(r["rows"][row]["coverage90"], r["rows"][row]["coverage90_se"], ".2f") for r in shown]]
-                    for row in rows]
-    return EvaluationResult(output_json=output_json, figure=figure, settings=[r["settings"] for r in results],
-                            table=table, fields_table=fields_table, fields_columns=columns, energy_distance=energy)
+    lines = [[row, *[_pm(r["rows"][row]["rel_error_pct"], r["rows"][row]["rel_error_pct_se"], ".1f") for r in shown],
+              *["n/a" if r["ess_mean"] < MIN_ESS_FOR_COVERAGE else
+                _pm(r["rows"][row]["coverage90"], r["rows"][row]["coverage90_se"], ".2f") for r in shown]]
+             for row in rows]
+    return columns, lines

@@ -1,4 +1,4 @@
-"""EDM2's inverse-square-root learning-rate schedule with linear warm-up (model.md §4).
+"""EDM2's inverse-square-root learning-rate schedule with linear warm-up (docs/model.md §4).
 
     α(t) = α_ref · min(t / t_ramp, 1) / √(max(t / t_ref, 1))
 

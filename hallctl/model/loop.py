@@ -1,4 +1,4 @@
-"""The state machine behind ``hallctl.model.training.train`` (model.md §6).
+"""The state machine behind ``hallctl.model.train.train`` (docs/model.md §6).
 
 Kept apart from the public settings so each module stays short. Every random draw is a function
 of (seed, nimg): step noise and σ from stream 1, dropout from stream 2, data order from stream 3
@@ -13,16 +13,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from hallctl.errors import ModelError
+from hallctl.model.build import build_precond
 from hallctl.model.checkpoint import CHECKPOINT, MetricsWriter, check_compatible, load_checkpoint, save_checkpoint
-from hallctl.model.config import ModelConfig, build_precond
 from hallctl.model.ema import FixedEMA, PowerEMA, save_snapshots
 from hallctl.model.io import ema_filename, save_model
 from hallctl.model.loss import edm_loss, fixed_sigma_loss
+from hallctl.model.lr_schedule import learning_rate
 from hallctl.model.moments import data_covariance
 from hallctl.model.runtime import CompiledOrEager
-from hallctl.model.schedule import learning_rate
+from hallctl.model.settings import ModelConfig, TrainSettings
 from hallctl.model.stream import DataOrder, derive_seed, sigint_deferred
 from hallctl.report import Reporter
 
@@ -36,17 +38,17 @@ class Trainer:
 
     def __init__(
         self,
-        train_data,
-        val_data,
-        labels,
-        val_labels,
+        train_data: Tensor,
+        val_data: Tensor | None,
+        labels: Tensor | None,
+        val_labels: Tensor | None,
         *,
         cfg: ModelConfig,
-        settings,
+        settings: TrainSettings,
         run_dir: Path,
         dataset_meta: dict,
         device: torch.device,
-        amp_dtype,
+        amp_dtype: torch.dtype | None,
         report: Reporter,
     ) -> None:
         s = self.s = settings
@@ -60,7 +62,7 @@ class Trainer:
         self.params = list(self.net.parameters())
         self.opt = torch.optim.Adam(self.params, lr=0.0, betas=s.betas, eps=s.eps, weight_decay=0.0)
         self.pema = PowerEMA(self.net, s.ema_stds) if s.ema_stds else None
-        self.fema = FixedEMA(self.net, s.fixed_ema_decay) if s.fixed_ema_decay is not None else None
+        self.fema = FixedEMA(self.net, s.fixed_ema_decay) if s.fixed_ema_decay else None
         self.ema_net = build_precond(cfg, C, W).to(device).eval().requires_grad_(False)
         self.net.data_covariance = self.ema_net.data_covariance = data_covariance(train_data)
         self.ema_net.amp_dtype = amp_dtype
@@ -142,7 +144,7 @@ class Trainer:
         check_compatible(state, path, model_config=self.cfg.to_dict(), rows=C, length=W, label_dim=self.cfg.label_dim)
         for name, mine, theirs in (
             ("ema_stds", list(self.s.ema_stds), state["power_ema"]["stds"] if state["power_ema"] else []),
-            ("fixed_ema_decay", self.s.fixed_ema_decay, state["fixed_ema"]["decay"] if state["fixed_ema"] else None),
+            ("fixed_ema_decay", self.s.fixed_ema_decay, state["fixed_ema"]["decay"] if state["fixed_ema"] else 0.0),
         ):
             if mine != theirs:
                 raise ModelError(
@@ -209,7 +211,7 @@ class Trainer:
                 self.nimg + B, lr_ref=s.lr_ref, lr_ref_nimg=s.lr_ref_nimg, lr_rampup_nimg=s.lr_rampup_nimg
             )
             if math.isfinite(grad_norm):
-                if s.grad_clip is not None:
+                if s.grad_clip:
                     torch.nn.utils.clip_grads_with_norm_(self.params, s.grad_clip, norm)
                 for group in self.opt.param_groups:
                     group["lr"] = self.lr

@@ -1,4 +1,4 @@
-"""``hallctl plot``: from files on disk to figures (one function per subcommand)."""
+"""``hallctl plot``: from files on disk to figures (one function per subcommand; [plot] gives the defaults)."""
 
 from __future__ import annotations
 
@@ -22,9 +22,15 @@ from hallctl.plot.figures import (
     read_metrics,
 )
 from hallctl.plot.style import save
+from hallctl.project import PlotSection, Project
 
-__all__ = ["load_reference", "plot_dataset", "plot_params", "plot_samples", "plot_simulation", "plot_training",
-           "read_observation_points"]
+__all__ = ["figure_defaults", "load_reference", "plot_dataset", "plot_params", "plot_samples", "plot_simulation",
+           "plot_training", "read_observation_points"]
+
+
+def figure_defaults(project: Project) -> PlotSection:
+    """The [plot] section: default format, resolution and fields of the figures."""
+    return project.plot
 
 
 def _check_fields(fields: list[str], available: list[str]) -> None:

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from hallctl.data.store import atomic_write
+from hallctl.commands.common import model_path, provenance
+from hallctl.data.hdf5 import atomic_write
 from hallctl.project import Project
 from hallctl.report import Reporter, resolve
 
@@ -56,37 +57,38 @@ class PipelineSummary:
     stages: list[tuple[str, str, float]] = field(default_factory=list)  # (stage, ran|skipped, seconds)
     figures: list[Path] = field(default_factory=list)
     evaluation: Path | None = None
-    evaluation_result: Any = None  # hallctl.evaluate.EvaluationResult when the stage ran
+    evaluation_result: Any = None  # hallctl.commands.evaluate.EvaluationResult when the stage ran
 
 
 def _example_posterior(project: Project, report: Reporter) -> list[Path]:
     """Posterior for the first held-out truth with the evaluation template; profile and parameter plots."""
-    from hallctl import posterior
+    from hallctl.commands.plot import plot_params, plot_samples
+    from hallctl.commands.sample import sampler_settings
     from hallctl.data.normalize import denormalize
-    from hallctl.data.store import SampleSet, make_provenance, read_dataset, write_samples
-    from hallctl.evaluate import synthetic_observations
+    from hallctl.data.store import SampleSet, read_dataset, write_samples
+    from hallctl.evaluation import synthetic_observations
     from hallctl.model.io import load_model
     from hallctl.model.runtime import resolve_device
-    from hallctl.plot.commands import plot_params, plot_samples
     from hallctl.sample import build_observations
+    from hallctl.sample.draw import draw
 
     e, cfg = project.evaluate, project.sample
     ds = read_dataset(project.data_dir / f"{e.dataset}.h5")
     if not len(ds):
         return []
-    path = posterior.model_path(project)
+    path = model_path(project)
     device = str(resolve_device(cfg.device))
     precond, meta = load_model(path, device=device)
     norm = meta["dataset"]["normalization"]
     truth = denormalize(ds.tensor[0].astype(np.float64), norm)
-    entries = synthetic_observations(truth, norm, project, np.random.default_rng(e.seed))
-    d = posterior.draw(precond, norm, observations=build_observations(entries, norm), num_samples=e.num_samples,
-                       seed=cfg.seed, device=device, report=report, **posterior.sampler_kwargs(cfg))
+    entries = synthetic_observations(truth, norm, e, np.random.default_rng(e.seed))
+    d = draw(precond, norm, sampler_settings(project), observations=build_observations(entries, norm),
+             num_samples=e.num_samples, device=device, report=report)
     s = SampleSet(samples=d.phys.astype(np.float32), rows=list(norm["rows"]), kinds=list(norm["kind"]),
                   units=list(norm["units"]), grid_m=np.asarray(norm["grid_m"]), normalization=norm,
                   observations=entries, settings={**d.settings, "model": str(path)}, seed=cfg.seed)
     out = project.run_dir / "samples" / "example.h5"
-    write_samples(out, s, make_provenance(project, seed=cfg.seed, command="pipeline"))
+    write_samples(out, s, provenance(project, seed=cfg.seed, command="pipeline"))
     ref = f"{project.data_dir / (e.dataset + '.h5')}:{int(ds.record_id[0])}"
     fmt, dpi = project.plot.format, project.plot.dpi
     fields = [f for f in project.plot.fields if f in s.rows] or [r for r, k in zip(s.rows, s.kinds, strict=True)
@@ -98,11 +100,9 @@ def _example_posterior(project: Project, report: Reporter) -> list[Path]:
 
 def run(project: Project, *, force: bool = False, report: Reporter | None = None) -> PipelineSummary:
     """Run every stage that is not up to date (see the module docstring)."""
-    from hallctl import evaluate, posterior
-    from hallctl import train as trainer
-    from hallctl.data import normalize, split
-    from hallctl.generate import campaign
-    from hallctl.plot.commands import plot_dataset, plot_training
+    from hallctl.commands import evaluate, generate, normalize, split
+    from hallctl.commands import train as trainer
+    from hallctl.commands.plot import plot_dataset, plot_training
 
     report = resolve(report)
     summary = PipelineSummary()
@@ -124,21 +124,21 @@ def run(project: Project, *, force: bool = False, report: Reporter | None = None
 
     # generate resumes by itself and returns at once when the campaign is complete
     start = time.perf_counter()
-    gen = campaign.run(project, force=force, report=report)
+    gen = generate.run(project, force=force, report=report)
     summary.stages.append(("generate", "ran" if gen.ran else "skipped", time.perf_counter() - start))
 
-    shards = sorted(campaign.raw_dir(project).glob("shard-*.h5"))
-    normalized = project.data_dir / "normalized.h5"
+    shards = sorted(generate.raw_dir(project).glob("shard-*.h5"))
+    normalized = normalize.normalized_path(project)
     norm_key = _digest(d["normalize"], d["split"], d["simulation"]["average_start_fraction"], _files_key(shards))
     stage("normalize", norm_key, data_state, [normalized], lambda: normalize.run(project, report=report))
-    split_files = [project.data_dir / f"{s}.h5" for s in split.SPLITS]
+    split_files = split.split_paths(project)
     split_key = _digest(d["split"], norm_key)
     stage("split", split_key, data_state, split_files, lambda: split.run(project, report=report))
 
     run_state = _State(project.run_dir / "pipeline-state.json")
     train_key = _digest(d["model"], d["train"], split_key)
     restart = run_state.get("train-started") not in (None, train_key)
-    ema_file = posterior.model_path(project)
+    ema_file = model_path(project)
 
     def train_stage() -> Any:
         run_state.set("train-started", train_key)

@@ -1,4 +1,4 @@
-"""The training loop: EDM2 loss, Adam, inverse-√t learning rate, power-function EMA (model.md §4-6).
+"""The training loop: EDM2 loss, Adam, inverse-√t learning rate, power-function EMA (docs/model.md §4-6).
 
 Per step: draw a batch, σ per example and noise; loss; backward; gradient norm (steps with a
 non-finite gradient are skipped and counted); optional clipping; Adam with α(t); EMA updates.
@@ -19,92 +19,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+from torch import Tensor
 
 from hallctl import __version__
 from hallctl.errors import ModelError
+from hallctl.model.build import build_precond
 from hallctl.model.checkpoint import CHECKPOINT
-from hallctl.model.config import ModelConfig, build_precond
 from hallctl.model.ema import SNAPSHOT_DIR
+from hallctl.model.loop import Trainer
 from hallctl.model.runtime import resolve_amp, resolve_device
-from hallctl.model.trainer import Trainer
+from hallctl.model.settings import ModelConfig, TrainSettings
 from hallctl.report import Reporter, resolve
 
 __all__ = ["TrainSettings", "TrainSummary", "train"]
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """Optimization and bookkeeping settings (the project file's [train] section; model.md §4-6).
-
-    Attributes:
-        duration_nimg: training length in images.
-        batch_size: examples per optimizer step.
-        lr_ref: α_ref of the inverse-√t schedule.
-        lr_ref_nimg: t_ref in images (α ∝ 1/√t beyond it; 0 = constant).
-        lr_rampup_nimg: linear warm-up length in images (0 = none).
-        betas, eps: Adam's (β₁, β₂) and ε; no weight decay (forced weight normalization).
-        grad_clip: clip the global gradient norm to this value; None = no clipping (EDM2).
-        ema_stds: σ_rel of the tracked power-function EMA profiles; () = off.
-        ema_snapshot_every_nimg: images between EMA snapshots for post-hoc reconstruction.
-        fixed_ema_decay: per-step decay β of an additional classic EMA; None = off.
-        checkpoint_every_nimg: images between checkpoints.
-        val_every_nimg: images between validations (rows of metrics.csv).
-        val_sigmas: the fixed σ grid of the validation loss.
-        seed: the seed every random draw derives from.
-        device: "auto" (cuda, mps, cpu) or a torch device name.
-        amp: "auto" (bf16 on CUDA and on CPUs with native bf16), "bf16" or "off" (float32).
-        compile: torch.compile the U-Net (falls back to eager mode if compiling fails).
-        num_threads: CPU threads for torch (None = leave as is).
-    """
-
-    duration_nimg: int = 10_000_000
-    batch_size: int = 512
-    lr_ref: float = 0.01
-    lr_ref_nimg: int = 2_000_000
-    lr_rampup_nimg: int = 200_000
-    betas: tuple[float, float] = (0.9, 0.99)
-    eps: float = 1e-8
-    grad_clip: float | None = None
-    ema_stds: tuple[float, ...] = (0.05, 0.1)
-    ema_snapshot_every_nimg: int = 250_000
-    fixed_ema_decay: float | None = None
-    checkpoint_every_nimg: int = 500_000
-    val_every_nimg: int = 100_000
-    val_sigmas: tuple[float, ...] = (0.01, 0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
-    seed: int = 0
-    device: str = "auto"
-    amp: str = "auto"
-    compile: bool = False
-    num_threads: int | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("betas", "ema_stds", "val_sigmas"):
-            object.__setattr__(self, name, tuple(float(v) for v in getattr(self, name)))
-        positive = (
-            "duration_nimg",
-            "batch_size",
-            "ema_snapshot_every_nimg",
-            "checkpoint_every_nimg",
-            "val_every_nimg",
-            "lr_ref",
-        )
-        for name in positive:
-            if not getattr(self, name) > 0:
-                raise ModelError(f"train.{name} = {getattr(self, name)!r} must be positive")
-        if self.lr_ref_nimg < 0 or self.lr_rampup_nimg < 0:
-            raise ModelError("train.lr_ref_nimg and train.lr_rampup_nimg must be >= 0 (0 = off)")
-        if not all(0 < b < 1 for b in self.betas) or len(self.betas) != 2:
-            raise ModelError(f"train.betas = {self.betas} must be two numbers in (0, 1)")
-        if any(not 0 < s < 0.28 for s in self.ema_stds):
-            raise ModelError(f"train.ema_stds = {self.ema_stds}: each σ_rel must lie in (0, 0.28)")
-        if self.fixed_ema_decay is not None and not 0 <= self.fixed_ema_decay < 1:
-            raise ModelError(f"train.fixed_ema_decay = {self.fixed_ema_decay} must lie in [0, 1)")
-        if self.grad_clip is not None and not self.grad_clip > 0:
-            raise ModelError(f"train.grad_clip = {self.grad_clip} must be positive (or unset)")
-        if any(s <= 0 for s in self.val_sigmas) or not self.val_sigmas:
-            raise ModelError(f"train.val_sigmas = {self.val_sigmas} must be positive noise levels")
-        if self.num_threads is not None and self.num_threads < 1:
-            raise ModelError(f"train.num_threads = {self.num_threads} must be >= 1 (or unset)")
 
 
 @dataclass
@@ -136,7 +63,8 @@ class TrainSummary:
         )
 
 
-def _check_data(train_data, val_data, labels, val_labels, cfg: ModelConfig) -> None:
+def _check_data(train_data: Tensor, val_data: Tensor | None, labels: Tensor | None, val_labels: Tensor | None,
+                cfg: ModelConfig) -> None:
     for name, t in (("training data", train_data), ("validation data", val_data)):
         if t is not None and (not isinstance(t, torch.Tensor) or t.ndim != 3 or t.shape[0] == 0):
             raise ModelError(f"{name} must be a non-empty float tensor of shape (N, rows, length)")
@@ -240,8 +168,8 @@ def train(
         shutil.rmtree(run_dir / SNAPSHOT_DIR, ignore_errors=True)
         (run_dir / "metrics.csv").unlink(missing_ok=True)
     threads = torch.get_num_threads()
-    if settings.num_threads:
-        torch.set_num_threads(settings.num_threads)
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
     try:
         trainer = Trainer(
             train_data,

@@ -1,0 +1,57 @@
+"""``hallctl generate``: the [thruster], [simulation] and [generate] sections as a campaign, run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hallctl.commands.common import provenance
+from hallctl.errors import ProjectError
+from hallctl.generate.campaign import CampaignSummary, campaign_identity, dry_run, run_campaign
+from hallctl.generate.plan import CampaignPlan
+from hallctl.jobs import SimJob
+from hallctl.project import Project
+from hallctl.report import Reporter
+from hallctl.sim.thruster import Thruster
+
+__all__ = ["campaign_id", "campaign_plan", "preview", "raw_dir", "run", "thruster"]
+
+
+def thruster(project: Project) -> Thruster:
+    """The [thruster] section as a solver Thruster (custom thrusters read their B-field CSV)."""
+    t = project.thruster
+    if t.name == "spt100":
+        return Thruster.spt100()
+    if t.name == "spt100-hallthruster":
+        return Thruster.spt100_hallthruster()
+    if not t.bfield_csv:
+        raise ProjectError("thruster.name = 'custom' needs thruster.bfield_csv (a CSV of z [m], B [T])")
+    return Thruster.from_csv("custom", t.channel_length_m, t.inner_radius_m, t.outer_radius_m,
+                             project.path(t.bfield_csv))
+
+
+def campaign_plan(project: Project) -> CampaignPlan:
+    """What determines the project's simulations: [simulation], the thruster, the priors, the seed."""
+    return CampaignPlan(simulation=project.simulation, thruster=thruster(project),
+                        priors=dict(project.generate.params), seed=project.generate.seed)
+
+
+def raw_dir(project: Project) -> Path:
+    """The campaign's folder, ``<data>/raw``."""
+    return project.data_dir / "raw"
+
+
+def campaign_id(project: Project) -> str:
+    """The hash of the configuration that determines the campaign's results."""
+    return str(campaign_identity(project.to_dict())["campaign_id"])
+
+
+def preview(project: Project, n: int = 5) -> list[SimJob]:
+    """The first ``n`` draws of the campaign (nothing is simulated or written)."""
+    return dry_run(campaign_plan(project), min(n, project.generate.num_sims))
+
+
+def run(project: Project, *, force: bool = False, report: Reporter | None = None) -> CampaignSummary:
+    """Run (or continue) the project's campaign until ``generate.num_sims`` are finished."""
+    g = project.generate
+    return run_campaign(campaign_plan(project), g, raw_dir(project), campaign_identity(project.to_dict()),
+                        provenance=provenance(project, seed=g.seed, command="generate"), force=force, report=report)

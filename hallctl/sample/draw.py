@@ -1,0 +1,107 @@
+"""Samples of a trained model in physical units, from named settings (what the commands call).
+
+:class:`SamplerSettings` names the pieces (step rule, guidance method, schedule); :func:`draw`
+builds them through their registries (``solvers.SOLVERS``, ``guidance.GUIDANCE``), samples the
+model with :func:`hallctl.sample.sample` and denormalizes. The model's training-data covariance
+(``precond.data_covariance``, in every model file hallctl trains) serves MMPS where the network's
+own Jacobian is unreliable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hallctl.data.normalize import denormalize
+from hallctl.report import Reporter, resolve
+from hallctl.sample.conditioning import Conditioning, ObservationSet
+from hallctl.sample.guidance import GuidanceOptions
+from hallctl.sample.sampler import sample
+from hallctl.sample.schedule import Schedule
+from hallctl.sample.solvers import make_solver
+
+__all__ = ["Draw", "SamplerSettings", "draw"]
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """How samples are drawn; the defaults are the project file's [sample] defaults.
+
+    Attributes:
+        steps, sigma_min, sigma_max, rho: the EDM schedule (:class:`Schedule`).
+        sampler: a step rule of ``SOLVERS`` ("euler", "heun", "midpoint", "ralston", "dpmpp_2m").
+        guidance: a method of ``GUIDANCE`` ("mmps", "dps") or "none".
+        churn: stochastic churn S_churn (0 = deterministic).
+        mmps_jacobian, mmps_network_sigma: MMPS's covariance model (``guidance/mmps.py``).
+        batch_size: samples per network call (memory only).
+        seed: sampling seed.
+    """
+
+    steps: int = 32
+    sampler: str = "heun"
+    guidance: str = "mmps"
+    sigma_min: float = 0.002
+    sigma_max: float = 80.0
+    rho: float = 7.0
+    churn: float = 0.0
+    mmps_jacobian: str = "auto"
+    mmps_network_sigma: float = 1.0
+    batch_size: int = 64
+    seed: int = 0
+
+    @property
+    def schedule(self) -> Schedule:
+        return Schedule(steps=self.steps, sigma_min=self.sigma_min, sigma_max=self.sigma_max, rho=self.rho)
+
+    @property
+    def guidance_options(self) -> GuidanceOptions:
+        return GuidanceOptions(mmps_jacobian=self.mmps_jacobian, mmps_network_sigma=self.mmps_network_sigma)
+
+
+@dataclass
+class Draw:
+    """Samples of one call: normalized and physical, with the settings used."""
+
+    x: np.ndarray  # (S, C, W) normalized
+    phys: np.ndarray  # (S, C, W) physical units
+    nfe: int
+    settings: dict[str, Any]
+
+
+def _covariance(precond: Any) -> tuple[Any, Any, float] | None:
+    cov = getattr(precond, "data_covariance", None)
+    return None if cov is None else cov.factors()
+
+
+def draw(precond: Any, norm: dict[str, Any], settings: SamplerSettings, *, num_samples: int, device: str,
+         observations: ObservationSet | None = None, fixed: Mapping[int, float] | None = None,
+         first_index: int = 0, report: Reporter | None = None) -> Draw:
+    """Sample the model (prior, or posterior given ``observations`` and ``fixed`` rows) and denormalize.
+
+    Args:
+        precond: the trained denoiser (``load_model``), with ``sigma_data`` and ``data_covariance``.
+        norm: the normalization of the model's data (its metadata).
+        settings: the named pieces and their options.
+        num_samples, device, first_index: how many, where, and the global index of the first.
+        observations: normalized observations and their operator, or None.
+        fixed: {row: normalized value} of scalar rows known exactly.
+    """
+    C, W = len(norm["rows"]), len(norm["grid_m"])
+    scalar_rows = [i for i, k in enumerate(norm["kind"]) if k == "scalar"]
+    method = settings.guidance if observations is not None else "none"
+    if settings.sampler == "dpmpp_2m" and method != "none":
+        resolve(report).warn("dpmpp_2m with guidance is unstable (its multistep extrapolation amplifies the "
+                             "likelihood term); prefer --sampler heun for conditional sampling")
+    conditioning = Conditioning(method, observations, fixed=fixed or {}, projected=scalar_rows,
+                                data_covariance=_covariance(precond),
+                                sigma_data=float(getattr(precond, "sigma_data", 0.5)),
+                                options=settings.guidance_options)
+    result = sample(precond, conditioning, make_solver(settings.sampler), num_samples=num_samples, shape=(C, W),
+                    schedule=settings.schedule, churn=settings.churn, seed=settings.seed, first_index=first_index,
+                    batch_size=settings.batch_size, device=device, report=report)
+    x = result.x.detach().cpu().numpy().astype(np.float64)
+    recorded = {**result.settings, "sampler": settings.sampler}
+    return Draw(x=x, phys=denormalize(x, norm), nfe=result.nfe_per_sample, settings=recorded)
