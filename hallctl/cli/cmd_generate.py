@@ -9,7 +9,7 @@ import typer
 
 from hallctl.cli.console import RichReporter, err
 from hallctl.cli.options import ProjectArg, QuietOpt, SetOpt
-from hallctl.project import PARAMETER_NAMES, Project, load_project
+from hallctl.project import Project, load_project
 
 __all__ = ["register"]
 
@@ -57,14 +57,8 @@ def generate(
 def _print_dry_run(project: Project) -> None:
     from hallctl.commands import generate as command
 
-    jobs = command.preview(project, 3)
-    g = project.generate
-    typer.echo(f"campaign {command.campaign_id(project)}: {g.num_sims} simulations, seed {g.seed}, "
-               f"backend {g.backend}; nothing is simulated (--dry-run)")
-    typer.echo(f"{'parameter':<28} {'prior':<44} " + " ".join(f"{'sim ' + str(j.index):>11}" for j in jobs))
-    for name in PARAMETER_NAMES:
-        draws = " ".join(f"{j.params[name]:>11.4g}" for j in jobs)
-        typer.echo(f"{name:<28} {g.params[name].describe():<44} {draws}")
+    for line in command.dry_run_lines(project, 3):
+        typer.echo(line)
 
 
 def register(app: typer.Typer) -> None:

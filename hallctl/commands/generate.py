@@ -9,11 +9,11 @@ from hallctl.errors import ProjectError
 from hallctl.generate.campaign import CampaignSummary, campaign_identity, dry_run, run_campaign
 from hallctl.generate.plan import CampaignPlan
 from hallctl.jobs import SimJob
-from hallctl.project import Project
+from hallctl.project import PARAMETER_NAMES, Project
 from hallctl.report import Reporter
 from hallctl.sim.thruster import Thruster
 
-__all__ = ["campaign_id", "campaign_plan", "preview", "raw_dir", "run", "thruster"]
+__all__ = ["campaign_id", "campaign_plan", "dry_run_lines", "preview", "raw_dir", "run", "thruster"]
 
 
 def thruster(project: Project) -> Thruster:
@@ -48,6 +48,18 @@ def campaign_id(project: Project) -> str:
 def preview(project: Project, n: int = 5) -> list[SimJob]:
     """The first ``n`` draws of the campaign (nothing is simulated or written)."""
     return dry_run(campaign_plan(project), min(n, project.generate.num_sims))
+
+
+def dry_run_lines(project: Project, n: int = 3) -> list[str]:
+    """``hallctl generate --dry-run``: the campaign, then each parameter's prior and its first ``n`` draws."""
+    jobs, g = preview(project, n), project.generate
+    lines = [f"campaign {campaign_id(project)}: {g.num_sims} simulations, seed {g.seed}, backend {g.backend}; "
+             "nothing is simulated (--dry-run)",
+             f"{'parameter':<28} {'prior':<44} " + " ".join(f"{'sim ' + str(j.index):>11}" for j in jobs)]
+    for name in PARAMETER_NAMES:
+        draws = " ".join(f"{j.params[name]:>11.4g}" for j in jobs)
+        lines.append(f"{name:<28} {g.params[name].describe():<44} {draws}")
+    return lines
 
 
 def run(project: Project, *, force: bool = False, report: Reporter | None = None) -> CampaignSummary:
