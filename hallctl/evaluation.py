@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from hallctl.data.normalization import Normalization
 from hallctl.data.normalize import denormalize
 from hallctl.errors import ProjectError
 from hallctl.report import Reporter
@@ -65,13 +66,13 @@ of one effective draw is uniform whatever it predicts (its error and CRPS still 
 # ----------------------------------------------------------------------------------------------
 
 
-def _typical_magnitude(norm: dict[str, Any], r: int) -> float:
+def _typical_magnitude(norm: Normalization, r: int) -> float:
     """RMS of a linear row over the normalization set: √(μ² + std²) in physical units."""
-    std = float(norm["std"][r]) * float(norm.get("target_std", 0.5))
-    return math.hypot(float(norm["mean"][r]), std)
+    std = float(norm.std[r]) * norm.target_std
+    return math.hypot(float(norm.mean[r]), std)
 
 
-def synthetic_observations(truth_phys: np.ndarray, norm: dict[str, Any], template: EvaluateSection,
+def synthetic_observations(truth_phys: np.ndarray, norm: Normalization | dict[str, Any], template: EvaluateSection,
                            rng: np.random.Generator) -> list[dict[str, Any]]:
     """Observation entries (physical units, noisy) of one truth following [evaluate]'s template.
 
@@ -80,12 +81,12 @@ def synthetic_observations(truth_phys: np.ndarray, norm: dict[str, Any], templat
     ``std`` is ρ·max(|y|, floor·typical) with the observed y and the row's typical magnitude from
     the normalization table).
     """
-    e = template
-    rows = norm["rows"]
+    e, norm = template, Normalization.of(norm)
+    rows = norm.rows
     if e.observe_field not in rows:
         raise ProjectError(f"evaluate.observe_field = {e.observe_field!r} is not a model row; rows: {', '.join(rows)}")
-    grid = np.asarray(norm["grid_m"])
-    L = float(norm.get("channel_length_m") or 0.025)
+    grid = norm.grid_m
+    L = float(norm.extra.get("channel_length_m") or 0.025)
     z = np.linspace(e.observe_z_channel_lengths[0] * L, e.observe_z_channel_lengths[1] * L, e.observe_points)
     z = np.clip(z, grid[0], grid[-1])
     r = rows.index(e.observe_field)
@@ -93,7 +94,7 @@ def synthetic_observations(truth_phys: np.ndarray, norm: dict[str, Any], templat
 
     def noisy(q: np.ndarray, rho: float, r: int) -> tuple[np.ndarray, dict[str, Any]]:
         eps = rng.standard_normal(q.shape)
-        if norm["log"][r]:
+        if norm.log[r]:
             return q * np.exp(math.sqrt(math.log1p(rho**2)) * eps), {"rel_std": rho}
         floor = e.observe_noise_floor * _typical_magnitude(norm, r)
         y = q + rho * np.maximum(np.abs(q), floor) * eps
@@ -140,7 +141,7 @@ def importance_weights(records: np.ndarray, obs: Any) -> np.ndarray:
     return w / w.sum()
 
 
-def posterior_scores(post: Posterior, truth: np.ndarray, obs: Any, norm: dict[str, Any],
+def posterior_scores(post: Posterior, truth: np.ndarray, obs: Any, norm: Normalization | dict[str, Any],
                      known: list[int]) -> dict[str, Any]:
     """Scores of one posterior against its truth (C, W) and observations (see the module docstring).
 
@@ -149,12 +150,13 @@ def posterior_scores(post: Posterior, truth: np.ndarray, obs: Any, norm: dict[st
     """
     import torch
 
-    sigma_d = float(norm.get("target_std", 0.5))
+    norm = Normalization.of(norm)
+    sigma_d = norm.target_std
     x, w = post.x, post.weights
     median = weighted_quantile(x, 0.5, w)
     med_phys, truth_phys = denormalize(median, norm), denormalize(truth, norm)
     rel = []
-    for r, kind in enumerate(norm["kind"]):
+    for r, kind in enumerate(norm.kinds):
         if kind == "scalar":
             q, t = med_phys[r].mean(), truth_phys[r].mean()
             rel.append(100.0 * abs(q - t) / max(abs(t), 1e-300))
@@ -244,12 +246,13 @@ class HeldOut:
     records_file: str
 
 
-def evaluate_model(precond: Any, norm: dict[str, Any], held_out: HeldOut, base: SamplerSettings, *,
+def evaluate_model(precond: Any, norm: Normalization | dict[str, Any], held_out: HeldOut, base: SamplerSettings, *,
                    num_samples: int, sweep: dict[str, list[Any]], device: str,
                    report: Reporter) -> tuple[list[dict[str, Any]], np.ndarray]:
     """Scores of the model's posteriors for every sweep setting, of its prior and of the simulations
     baseline, on the same observations of the same truths; and the unconditional samples."""
-    rows, kinds = list(norm["rows"]), list(norm["kind"])
+    norm = Normalization.of(norm)
+    rows, kinds = list(norm.rows), list(norm.kinds)
     known = [k for k, o in enumerate(held_out.entries[0]) if o["z"] == ""]
     known_names = [held_out.entries[0][k]["field"] for k in known]
     results: list[dict[str, Any]] = []

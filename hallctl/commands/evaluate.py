@@ -14,7 +14,7 @@ import numpy as np
 from hallctl.commands.common import model_path
 from hallctl.commands.sample import sampler_settings
 from hallctl.data.hdf5 import atomic_write
-from hallctl.data.normalize import denormalize
+from hallctl.data.normalization import Normalization
 from hallctl.data.store import Dataset, read_dataset
 from hallctl.errors import DataError, ModelError, ProjectError
 from hallctl.evaluation import (
@@ -62,7 +62,7 @@ def parse_sweep(items: list[str]) -> dict[str, list[Any]]:
     return sweep
 
 
-def _truths(project: Project, meta: dict[str, Any], norm: dict[str, Any]) -> tuple[Dataset, list[int]]:
+def _truths(project: Project, meta: dict[str, Any], norm: Normalization) -> tuple[Dataset, list[int]]:
     """The evaluation set and the indices of its first K records by id (checked to be held out)."""
     e = project.evaluate
     validated_on = meta.get("validation_split")
@@ -71,12 +71,12 @@ def _truths(project: Project, meta: dict[str, Any], norm: dict[str, Any]) -> tup
                            f"on; evaluate on the other one (evaluate.dataset = "
                            f"'{'val_large' if e.dataset == 'val_small' else 'val_small'}')")
     ds = read_dataset(project.data_dir / f"{e.dataset}.h5", hint="run `hallctl split` first")
-    if ds.rows != list(norm["rows"]):
-        raise DataError(f"{e.dataset}.h5 has rows {ds.rows}, the model {norm['rows']}; evaluate on data "
+    if ds.rows != list(norm.rows):
+        raise DataError(f"{e.dataset}.h5 has rows {ds.rows}, the model {norm.rows}; evaluate on data "
                         "normalized like the training set")
     if len(ds) == 0:
         raise DataError(f"{e.dataset}.h5 is empty; raise split.{e.dataset} (and rerun `hallctl split`)")
-    if not np.allclose(ds.mean, norm["mean"]) or not np.allclose(ds.std, norm["std"]):
+    if not np.allclose(ds.mean, norm.mean) or not np.allclose(ds.std, norm.std):
         raise DataError(f"{e.dataset}.h5 was normalized differently from the model's training set; rerun "
                         "`hallctl normalize` and `hallctl split`, or evaluate the model trained on them")
     train_ids = set()
@@ -90,7 +90,7 @@ def _truths(project: Project, meta: dict[str, Any], norm: dict[str, Any]) -> tup
     return ds, pick
 
 
-def held_out(project: Project, ds: Dataset, pick: list[int], norm: dict[str, Any]) -> HeldOut:
+def held_out(project: Project, ds: Dataset, pick: list[int], norm: Normalization) -> HeldOut:
     """The picked truths with their synthetic observations (seeded by evaluate.seed), and the training
     simulations for the importance-weighted baseline."""
     from hallctl.sample import build_observations
@@ -99,7 +99,7 @@ def held_out(project: Project, ds: Dataset, pick: list[int], norm: dict[str, Any
     records = read_dataset(train_file, hint="run `hallctl split` first").tensor.astype(np.float64)
     truths = ds.tensor[pick].astype(np.float64)
     rng = np.random.default_rng(np.random.SeedSequence([project.evaluate.seed, 7]))
-    entries = [synthetic_observations(t, norm, project.evaluate, rng) for t in denormalize(truths, norm)]
+    entries = [synthetic_observations(t, norm, project.evaluate, rng) for t in norm.to_physical(truths)]
     return HeldOut(truths=truths, entries=entries, observations=[build_observations(o, norm) for o in entries],
                    records=records, records_file=str(train_file))
 
@@ -129,20 +129,20 @@ def run(project: Project, *, model: Path | None = None, sweep: dict[str, list[An
         raise ModelError(f"model file {path} not found; train one with `hallctl train` or pass --model")
     device = str(resolve_device(project.sample.device))
     precond, meta = load_model(path, device=device)
-    norm = meta["dataset"]["normalization"]
+    norm = Normalization.from_dict(meta["dataset"]["normalization"])
     ds, pick = _truths(project, meta["dataset"], norm)
     data = held_out(project, ds, pick, norm)
     results, unconditional = evaluate_model(precond, norm, data, sampler_settings(project), num_samples=e.num_samples,
                                             sweep=sweep or {}, device=device, report=report)
     energy = energy_distance(unconditional, ds.tensor.astype(np.float64)) if len(ds) > 1 else None
-    rows, kinds = list(norm["rows"]), list(norm["kind"])
+    rows, kinds = list(norm.rows), list(norm.kinds)
     out_dir = output_dir or path.parent / "evaluation"
     known_names = [o["field"] for o in data.entries[0] if o["z"] == ""]
     doc = {"model": str(path), "dataset": str(project.data_dir / f"{e.dataset}.h5"),
            "truth_record_ids": [int(ds.record_id[i]) for i in pick], "observation_seed": e.seed,
            "observations": data.entries, "known_scalars": known_names, "template": project.to_dict()["evaluate"],
            "results": results, "energy_distance_unconditional": energy, "levels": LEVELS.tolist(),
-           "sigma_data": float(norm.get("target_std", 0.5)), "rows": rows, "kinds": kinds}
+           "sigma_data": norm.target_std, "rows": rows, "kinds": kinds}
     output_json = out_dir / "evaluation.json"
     with atomic_write(output_json) as tmp:
         tmp.write_text(json.dumps(doc, indent=1))

@@ -64,7 +64,7 @@ def _example_posterior(project: Project, report: Reporter) -> list[Path]:
     """Posterior for the first held-out truth with the evaluation template; profile and parameter plots."""
     from hallctl.commands.plot import plot_params, plot_samples
     from hallctl.commands.sample import sampler_settings
-    from hallctl.data.normalize import denormalize
+    from hallctl.data.normalization import Normalization
     from hallctl.data.store import SampleSet, read_dataset, write_samples
     from hallctl.evaluation import synthetic_observations
     from hallctl.model.io import load_model
@@ -79,13 +79,13 @@ def _example_posterior(project: Project, report: Reporter) -> list[Path]:
     path = model_path(project)
     device = str(resolve_device(cfg.device))
     precond, meta = load_model(path, device=device)
-    norm = meta["dataset"]["normalization"]
-    truth = denormalize(ds.tensor[0].astype(np.float64), norm)
+    norm = Normalization.from_dict(meta["dataset"]["normalization"])
+    truth = norm.to_physical(ds.tensor[0].astype(np.float64))
     entries = synthetic_observations(truth, norm, e, np.random.default_rng(e.seed))
     d = draw(precond, norm, sampler_settings(project), observations=build_observations(entries, norm),
              num_samples=e.num_samples, device=device, report=report)
-    s = SampleSet(samples=d.phys.astype(np.float32), rows=list(norm["rows"]), kinds=list(norm["kind"]),
-                  units=list(norm["units"]), grid_m=np.asarray(norm["grid_m"]), normalization=norm,
+    s = SampleSet(samples=d.phys.astype(np.float32), rows=list(norm.rows), kinds=list(norm.kinds),
+                  units=list(norm.units), grid_m=norm.grid_m, normalization=norm.to_dict(),
                   observations=entries, settings={**d.settings, "model": str(path)}, seed=cfg.seed)
     out = project.run_dir / "samples" / "example.h5"
     write_samples(out, s, provenance(project, seed=cfg.seed, command="pipeline"))

@@ -29,10 +29,11 @@ __all__ = ["PosteriorSummary", "parse_fixed", "run", "sampler_settings", "write_
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
-def parse_fixed(items: list[str], norm: dict[str, Any]) -> dict[int, float]:
+def parse_fixed(items: list[str], norm: Normalization | dict[str, Any]) -> dict[int, float]:
     """``name=value`` (physical units) of scalar rows → {row index: normalized value}."""
     fixed: dict[int, float] = {}
-    scalars = [r for r, k in zip(norm["rows"], norm["kind"], strict=True) if k == "scalar"]
+    norm = Normalization.of(norm)
+    scalars = [norm.rows[r] for r in norm.scalar_rows]
     for item in items:
         name, sep, value = item.partition("=")
         name = name.strip()
@@ -43,10 +44,10 @@ def parse_fixed(items: list[str], norm: dict[str, Any]) -> dict[int, float]:
             q = float(value)
         except ValueError:
             raise ObservationError(f"--fix {name}={value!r}: the value must be a number") from None
-        r = norm["rows"].index(name)
-        if norm["log"][r] and q <= 0:
+        r = norm.rows.index(name)
+        if norm.log[r] and q <= 0:
             raise ObservationError(f"--fix {name}={q}: this row is stored as a log and needs a positive value")
-        fixed[r] = Normalization.of(norm).value_to_model(r, q)
+        fixed[r] = norm.value_to_model(r, q)
     return fixed
 
 
@@ -114,7 +115,7 @@ def run(project: Project, *, model: Path | None = None, condition: Path | None =
         raise ModelError(f"model file {path} not found; train one with `hallctl train` or pass --model")
     device = resolve_device(cfg.device)
     precond, meta = load_model(path, device=device)
-    norm = meta["dataset"]["normalization"]
+    norm = Normalization.from_dict(meta["dataset"]["normalization"])
     condition = condition or (project.path(cfg.condition) if cfg.condition else None)
     obs = read_observations(condition, norm) if condition else None
     fixed = parse_fixed(fixed_items or [], norm)
@@ -126,8 +127,8 @@ def run(project: Project, *, model: Path | None = None, condition: Path | None =
                     for o in obs.table] if obs is not None else []
     settings = {**d.settings, "model": str(path), "condition": str(condition) if condition else "",
                 "fixed": fixed_items or []}
-    s = SampleSet(samples=d.phys.astype(np.float32), rows=list(norm["rows"]), kinds=list(norm["kind"]),
-                  units=list(norm["units"]), grid_m=np.asarray(norm["grid_m"]), normalization=norm,
+    s = SampleSet(samples=d.phys.astype(np.float32), rows=list(norm.rows), kinds=list(norm.kinds),
+                  units=list(norm.units), grid_m=norm.grid_m, normalization=norm.to_dict(),
                   observations=observations, settings=settings, seed=cfg.seed)
     samples_file = out_dir / f"{tag}.h5"
     write_samples(samples_file, s, provenance(project, seed=cfg.seed, command="sample"))

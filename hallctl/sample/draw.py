@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from hallctl.data.normalize import denormalize
+from hallctl.data.normalization import Normalization
 from hallctl.report import Reporter, resolve
 from hallctl.sample.conditioning import Conditioning, ObservationSet
 from hallctl.sample.guidance import GuidanceOptions
@@ -76,8 +76,8 @@ def _covariance(precond: Any) -> tuple[Any, Any, float] | None:
     return None if cov is None else cov.factors()
 
 
-def draw(precond: Any, norm: dict[str, Any], settings: SamplerSettings, *, num_samples: int, device: str,
-         observations: ObservationSet | None = None, fixed: Mapping[int, float] | None = None,
+def draw(precond: Any, norm: Normalization | dict[str, Any], settings: SamplerSettings, *, num_samples: int,
+         device: str, observations: ObservationSet | None = None, fixed: Mapping[int, float] | None = None,
          first_index: int = 0, report: Reporter | None = None) -> Draw:
     """Sample the model (prior, or posterior given ``observations`` and ``fixed`` rows) and denormalize.
 
@@ -89,8 +89,8 @@ def draw(precond: Any, norm: dict[str, Any], settings: SamplerSettings, *, num_s
         observations: normalized observations and their operator, or None.
         fixed: {row: normalized value} of scalar rows known exactly.
     """
-    C, W = len(norm["rows"]), len(norm["grid_m"])
-    scalar_rows = [i for i, k in enumerate(norm["kind"]) if k == "scalar"]
+    norm = Normalization.of(norm)
+    C, W, scalar_rows = len(norm.rows), len(norm.grid_m), norm.scalar_rows
     method = settings.guidance if observations is not None else "none"
     if settings.sampler == "dpmpp_2m" and method != "none":
         resolve(report).warn("dpmpp_2m with guidance is unstable (its multistep extrapolation amplifies the "
@@ -104,4 +104,4 @@ def draw(precond: Any, norm: dict[str, Any], settings: SamplerSettings, *, num_s
                     batch_size=settings.batch_size, device=device, report=report)
     x = result.x.detach().cpu().numpy().astype(np.float64)
     recorded = {**result.settings, "sampler": settings.sampler}
-    return Draw(x=x, phys=denormalize(x, norm), nfe=result.nfe_per_sample, settings=recorded)
+    return Draw(x=x, phys=norm.to_physical(x), nfe=result.nfe_per_sample, settings=recorded)

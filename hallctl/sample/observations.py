@@ -95,7 +95,7 @@ class Observations:
         y: normalized observations, shape (n,), float64.
         sigma_y: normalized noise standard deviations, shape (n,), float64.
         operator: A, (B, C, W) → (B, n), on the model grid.
-        meta: the normalization metadata the file was validated against.
+        normalization: the normalization the observations were converted with.
         source: the file (or "<python>").
     """
 
@@ -103,7 +103,7 @@ class Observations:
     y: Tensor
     sigma_y: Tensor
     operator: SparseObservationOperator
-    meta: dict[str, Any] = field(repr=False)
+    normalization: Normalization = field(repr=False)
     source: str = "<python>"
 
     def __len__(self) -> int:
@@ -138,11 +138,11 @@ def _blank(v: Any) -> bool:
 def _convert(
     entry: Mapping[str, Any],
     line: int,
-    meta: Mapping[str, Any],
+    norm: Normalization,
     where: str,
     known_fields: Sequence[str] | None,
 ) -> Observation:
-    rows: list[str] = list(meta["rows"])
+    rows: list[str] = list(norm.rows)
     name = str(entry.get("field") or "").strip()
     if not name:
         raise ObservationError(f"{where}: the field is empty; give one of: {', '.join(rows)}")
@@ -151,9 +151,9 @@ def _convert(
             raise ObservationError(f"{where}: this model has no row '{name}'; its rows are: {', '.join(rows)}")
         raise ObservationError(f"{where}: unknown field '{name}'; valid fields: {', '.join(rows)}")
     r = rows.index(name)
-    scalar = str(meta["kind"][r]) == "scalar"
-    is_log = bool(meta["log"][r])
-    grid = [float(g) for g in meta["grid_m"]]
+    scalar = str(norm.kinds[r]) == "scalar"
+    is_log = bool(norm.log[r])
+    grid = [float(g) for g in norm.grid_m]
     z: float | None = None
     if scalar and not _blank(entry.get("z")):
         raise ObservationError(f"{where}: z given for scalar '{name}'; leave z empty for scalar rows")
@@ -179,7 +179,6 @@ def _convert(
     e = _number(entry[key], key, where)
     if e <= 0:
         raise ObservationError(f"{where}: {key} must be positive, got {e:g}")
-    norm = Normalization.of(meta)
     if is_log:
         rho = e if key == "rel_std" else e / q
         sigma_y, std = norm.noise_to_model(r, rel_std=rho), rho * q
@@ -206,7 +205,7 @@ def _convert(
 
 def build_observations(
     entries: Iterable[Mapping[str, Any]],
-    meta: Mapping[str, Any],
+    meta: Normalization | Mapping[str, Any],
     *,
     source: str = "<python>",
     lines: Sequence[int] | None = None,
@@ -216,7 +215,7 @@ def build_observations(
 
     Args:
         entries: one mapping per observation; values may be numbers or strings, blanks are None/"".
-        meta: normalization metadata (rows, kind, log, mean, std, grid_m, ...).
+        meta: the model's normalization, or its plain form (rows, kind, log, mean, std, grid_m, ...).
         source: name used in error messages.
         lines: line numbers for error messages (default 1, 2, …).
         known_fields: every quantity name of the dataset schema, to tell "unknown" from "not in
@@ -228,23 +227,25 @@ def build_observations(
     Raises:
         ObservationError: one line naming the entry, the problem and the fix.
     """
-    _check_meta(meta)
+    if not isinstance(meta, Normalization):
+        _check_meta(meta)
+    norm = Normalization.of(meta)
     entries = list(entries)
     if not entries:
         raise ObservationError(f"{source}: no observations; add lines 'field,z,value,std' below the header")
     lines = list(lines) if lines is not None else list(range(1, len(entries) + 1))
     where = (lambda k: f"{source} line {k}") if source != "<python>" else (lambda k: f"observation {k}")
-    table = [_convert(e, k, meta, where(k), known_fields) for e, k in zip(entries, lines, strict=True)]
-    W = len(meta["grid_m"])
-    terms = [row_mean_terms(o.row, W) if o.scalar else interpolation_terms(o.row, o.z_m, meta["grid_m"]) for o in table]
-    A = SparseObservationOperator(terms, channels=len(meta["rows"]), length=W, dtype=torch.float64)
+    table = [_convert(e, k, norm, where(k), known_fields) for e, k in zip(entries, lines, strict=True)]
+    grid, W = norm.grid_m.tolist(), len(norm.grid_m)
+    terms = [row_mean_terms(o.row, W) if o.scalar else interpolation_terms(o.row, o.z_m, grid) for o in table]
+    A = SparseObservationOperator(terms, channels=len(norm.rows), length=W, dtype=torch.float64)
     y = torch.tensor([o.y for o in table], dtype=torch.float64)
     sigma_y = torch.tensor([o.sigma_y for o in table], dtype=torch.float64)
-    return Observations(table=table, y=y, sigma_y=sigma_y, operator=A, meta=dict(meta), source=source)
+    return Observations(table=table, y=y, sigma_y=sigma_y, operator=A, normalization=norm, source=source)
 
 
 def read_observations(
-    path: str | Path, meta: Mapping[str, Any], *, known_fields: Sequence[str] | None = None
+    path: str | Path, meta: Normalization | Mapping[str, Any], *, known_fields: Sequence[str] | None = None
 ) -> Observations:
     """Read an observation CSV (see the module docstring) and normalize it against ``meta``.
 
@@ -299,8 +300,7 @@ def read_observations(
     return build_observations(entries, meta, source=str(path), lines=lines, known_fields=known_fields)
 
 
-def _to_physical(x: np.ndarray, o: Observation, meta: Mapping[str, Any]) -> np.ndarray:
-    return Normalization.of(meta).value_to_physical(o.row, x)
+
 
 
 @dataclass(frozen=True)
@@ -345,7 +345,7 @@ def fit_report(samples: Tensor | np.ndarray, observations: Observations, *, phys
     Returns:
         :class:`FitReport`.
     """
-    meta = observations.meta
+    norm = observations.normalization
     if isinstance(samples, Tensor):
         x = samples.detach().to("cpu", torch.float64)
     else:
@@ -353,21 +353,21 @@ def fit_report(samples: Tensor | np.ndarray, observations: Observations, *, phys
     if x.ndim == 2:
         x = x[None]
     if physical:
-        x = torch.as_tensor(Normalization.of(meta).to_model(x.numpy()), dtype=torch.float64)
+        x = torch.as_tensor(norm.to_model(x.numpy()), dtype=torch.float64)
     pred = observations.operator.to(dtype=torch.float64)(x).numpy()  # (K, n) normalized
     y, sy = observations.y.numpy(), observations.sigma_y.numpy()
     z = (pred.mean(axis=0) - y) / sy
     chi2_samples = float((((pred - y) / sy) ** 2).sum(axis=1).mean())
     rows = []
     for k, o in enumerate(observations.table):
-        phys = _to_physical(pred[:, k], o, meta)
+        phys = norm.value_to_physical(o.row, pred[:, k])
         rows.append(
             [
                 o.field,
                 "" if o.z_m is None else o.z_m,
                 o.value,
                 o.std,
-                float(_to_physical(pred[:, k].mean(), o, meta)),
+                float(norm.value_to_physical(o.row, pred[:, k].mean())),
                 float(phys.std()),
                 float(z[k]),
             ]
