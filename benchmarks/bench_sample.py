@@ -41,6 +41,7 @@ from hallctl.sample import (
     make_solver,
     sample,
 )
+from hallctl.sample.draw import SamplerSettings, amortized_denoiser
 
 CONFIGS = {
     "tiny": (ModelConfig(channels=32, channel_mult=(1, 2), num_blocks=1, attn_resolutions=(16,),
@@ -104,14 +105,21 @@ def main() -> None:
     cases = [("midpoint", args.baseline_steps, "dps", ""), ("heun", 32, "none", ""), ("dpmpp_2m", 32, "none", ""),
              ("heun", 32, "mmps", "auto"), ("heun", 32, "mmps", "network"), ("heun", 32, "mmps", "data"),
              ("heun", 64, "mmps", "auto"), ("heun", 32, "dps", ""), ("heun", 32, "dps", "data")]
+    amortized = None
+    if getattr(net, "control_template", None) is not None:  # an amortized model: forward passes only
+        amortized = amortized_denoiser(net, obs, SamplerSettings())
+        if amortized is not None:  # the benchmark's observations lie inside its template
+            cases.insert(3, ("heun", 32, "amortized", ""))
     base_rate = None
     for sampler, steps, guidance, jacobian in cases:
         start = time.perf_counter()
         options = GuidanceOptions(mmps_jacobian=jacobian if cov is not None and jacobian else "network")
-        conditioning = Conditioning(guidance, obs if guidance != "none" else None, options=options,
+        guided = guidance in ("mmps", "dps")
+        conditioning = Conditioning(guidance if guided else "none", obs if guided else None, options=options,
                                     projected=[i for i, k in enumerate(meta["kind"]) if k == "scalar"],
                                     data_covariance=cov if guidance == "mmps" or jacobian else None)
-        res = sample(net, conditioning, make_solver(sampler), num_samples=args.samples, shape=(C, W),
+        denoiser = amortized if guidance == "amortized" and amortized is not None else net
+        res = sample(denoiser, conditioning, make_solver(sampler), num_samples=args.samples, shape=(C, W),
                      schedule=Schedule(steps=steps), seed=0, batch_size=args.samples, device=args.device)
         wall = time.perf_counter() - start
         rate = args.samples / wall

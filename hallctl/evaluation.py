@@ -48,14 +48,14 @@ from hallctl.scores import (
 )
 from hallctl.sections import EvaluateSection
 
-__all__ = ["LEVELS", "PRIOR", "SIMULATIONS", "SWEEP_KEYS", "TABLE_COLUMNS", "HeldOut", "Posterior", "aggregate",
-           "crps_ensemble", "energy_distance", "evaluate_model", "importance_weights", "interval_coverage",
+__all__ = ["AMORTIZED", "LEVELS", "PRIOR", "SIMULATIONS", "SWEEP_KEYS", "TABLE_COLUMNS", "HeldOut", "Posterior",
+           "aggregate", "crps_ensemble", "energy_distance", "evaluate_model", "importance_weights", "interval_coverage",
            "posterior_scores", "rows_table", "summary_table", "sweep_settings", "synthetic_observations"]
 
 LEVELS = np.linspace(0.1, 0.9, 9)
 SWEEP_KEYS = {"steps": int, "sampler": str, "guidance": str, "churn": float, "sigma_max": float,
               "num_samples": int, "mmps_jacobian": str, "mmps_network_sigma": float}
-PRIOR, SIMULATIONS = "prior", "simulations"
+PRIOR, SIMULATIONS, AMORTIZED = "prior", "simulations", "amortized"
 MIN_ESS_FOR_COVERAGE = 4.0
 """Below this mean effective sample size, coverage is not shown: the randomized PIT of an ensemble
 of one effective draw is uniform whatever it predicts (its error and CRPS still tell)."""
@@ -263,7 +263,10 @@ def evaluate_model(precond: Any, norm: Normalization | dict[str, Any], held_out:
         results.append({"name": name, "settings": settings, "nfe_per_sample": nfe,
                         **aggregate(per_truth, rows, kinds, known_names), "per_truth": per_truth})
 
-    combos = sweep_settings(base, num_samples, sweep)
+    combos = [(name, dataclasses.replace(settings, amortized="never"), n)
+              for name, settings, n in sweep_settings(base, num_samples, sweep)]
+    if getattr(precond, "control_template", None) is not None:  # the amortized model, on the same observations
+        combos.insert(0, (AMORTIZED, dataclasses.replace(base, amortized="auto"), num_samples))
     with report.progress("evaluate", total=len(combos) * len(held_out.truths) + 1, unit="posteriors") as bar:
         for name, settings, n in combos:
             posts, nfe, extra = [], 0, {}
@@ -273,7 +276,7 @@ def evaluate_model(precond: Any, norm: Normalization | dict[str, Any], held_out:
                 posts.append(Posterior(d.x))
                 nfe, extra = d.nfe, d.settings
                 bar.advance(1)
-            kept = {k: extra[k] for k in extra if k.startswith("mmps_") or k == "vjp_per_sample"}
+            kept = {k: extra[k] for k in extra if k.startswith("mmps_") or k in ("vjp_per_sample", "guidance")}
             add(name, {**_recorded(settings, n), **kept}, nfe, posts)
         prior = dataclasses.replace(base, guidance="none", seed=base.seed + 999_999)
         unc = draw(precond, norm, prior, num_samples=num_samples, device=device)
@@ -311,9 +314,10 @@ def summary_table(results: list[dict[str, Any]]) -> list[list[Any]]:
 
 
 def rows_table(results: list[dict[str, Any]], rows: list[str]) -> tuple[list[str], list[list[Any]]]:
-    """Columns and one line per row: errors and 90 % coverage of the first posterior, the prior and the
-    simulations."""
-    shown = [results[0], *(r for r in results if r["name"] in (PRIOR, SIMULATIONS))]
+    """Columns and one line per row: errors and 90 % coverage of the model's first two posteriors (the
+    amortized one and the first guided one, where both exist), the prior and the simulations."""
+    models = [r for r in results if r["name"] not in (PRIOR, SIMULATIONS)][:2]  # amortized and/or the first guided
+    shown = [*models, *(r for r in results if r["name"] in (PRIOR, SIMULATIONS))]
     columns = ["row", *[f"error % {r['name']}" for r in shown], *[f"cov90 {r['name']}" for r in shown]]
     lines = [[row, *[_pm(r["rows"][row]["rel_error_pct"], r["rows"][row]["rel_error_pct_se"], ".1f") for r in shown],
               *["n/a" if r["ess_mean"] < MIN_ESS_FOR_COVERAGE else

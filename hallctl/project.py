@@ -24,6 +24,7 @@ from hallctl.priors import Prior
 from hallctl.sections import (
     PARAMETER_NAMES,
     SECTIONS,
+    ConditioningSection,
     EvaluateSection,
     GenerateSection,
     ModelSection,
@@ -43,6 +44,7 @@ __all__ = [
     "DEFAULT_PROJECT_FILE",
     "PARAMETER_NAMES",
     "SECTIONS",
+    "ConditioningSection",
     "EvaluateSection",
     "GenerateSection",
     "ModelSection",
@@ -77,6 +79,7 @@ class Project:
     normalize: NormalizeSection = field(default_factory=NormalizeSection)
     split: SplitSection = field(default_factory=SplitSection)
     model: ModelSection = field(default_factory=ModelSection)
+    conditioning: ConditioningSection = field(default_factory=ConditioningSection)
     train: TrainSection = field(default_factory=TrainSection)
     sample: SampleSection = field(default_factory=SampleSection)
     evaluate: EvaluateSection = field(default_factory=EvaluateSection)
@@ -280,6 +283,17 @@ def _check_section(name: str, s: Any) -> None:
         unknown = [f for f in s.log_fields if f not in s.fields]
         if unknown:
             raise ProjectError(f"normalize.log_fields names {unknown[0]!r}, which is not in normalize.fields")
+    if name == "conditioning":
+        for key in ("points", "z_range", "rel_noise", "scalar_rel_noise"):
+            pair = getattr(s, key)
+            if len(pair) != 2 or not pair[0] <= pair[1] or pair[0] < 0:
+                raise ProjectError(f"conditioning.{key} must be [min, max] with 0 <= min <= max, got {pair}")
+        if s.points[0] < 1 or s.z_range[1] > 1 or s.z_range[0] >= s.z_range[1] or min(s.rel_noise) <= 0 \
+                or min(s.scalar_rel_noise) <= 0:
+            raise ProjectError("conditioning: points start at 1, z_range lies in [0, 1] with start < end, "
+                               "and noise levels are positive")
+        if not s.fields and not s.scalars:
+            raise ProjectError("conditioning needs at least one field or scalar to observe")
     if name == "train" and not s.ema_stds:
         raise ProjectError("train.ema_stds must list at least one EMA length (e.g. [0.05, 0.1])")
     if name == "train" and any(not 0 < x < 0.28 for x in s.ema_stds):

@@ -16,6 +16,7 @@ from hallctl.priors import Prior
 __all__ = [
     "PARAMETER_NAMES",
     "SECTIONS",
+    "ConditioningSection",
     "EvaluateSection",
     "GenerateSection",
     "ModelSection",
@@ -229,6 +230,30 @@ class ModelSection:
 
 
 @dataclass(frozen=True)
+class ConditioningSection:
+    """The amortized conditional model: the network also learns to take observation sets (docs/model.md §8.4).
+
+    The keys other than ``enabled`` describe the observation sets it trains on, and so the ones it answers
+    (others fall back to guidance)."""
+
+    enabled: bool = opt(False, "train an amortized conditional model (posteriors with forward passes only)")
+    fields: list[str] = opt(["ui_1", "ne", "Tev", "phi", "E", "nn"], "profile rows that may be observed; the "
+                            "first is observed in every conditioned example")
+    field_probability: float = opt(0.25, "probability that each further field is observed", min=0.0, max=1.0)
+    points: list[int] = opt([5, 30], "[min, max] points per observed field")
+    z_range: list[float] = opt([0.0, 1.0], "observed positions, as [start, end] fractions of the domain")
+    rel_noise: list[float] = opt([0.02, 0.1], "[min, max] relative noise of profile observations (log-uniform)")
+    scalars: list[str] = opt(["discharge_voltage_v", "anode_mass_flow_rate_kg_s", "discharge_current_A",
+                              "thrust_N"], "scalar rows that may be observed")
+    scalar_probability: float = opt(0.5, "probability that each scalar is observed", min=0.0, max=1.0)
+    scalar_rel_noise: list[float] = opt([0.001, 0.05], "[min, max] relative noise of scalar observations")
+    noise_floor: float = opt(0.1, "linear rows: the relative noise applies to at least this fraction of the "
+                             "row's typical magnitude", min=0.0)
+    dropout: float = opt(0.1, "probability that an example sees no observation (the model stays the prior)",
+                         min=0.0, max=1.0)
+
+
+@dataclass(frozen=True)
 class TrainSection:
     """Training schedule, optimizer, EMA and checkpoints (durations in training images)."""
 
@@ -264,6 +289,8 @@ class SampleSection:
     steps: int = opt(32, "sampler steps", min=1)
     sampler: str = opt("heun", "ODE step", choices=["euler", "heun", "midpoint", "ralston", "dpmpp_2m"])
     guidance: str = opt("mmps", "posterior guidance", choices=["mmps", "dps", "none"])
+    amortized: str = opt("auto", "auto: a run's amortized conditional model answers observations inside its "
+                         "template (others use guidance); never: always guidance", choices=["auto", "never"])
     sigma_min: float = opt(0.002, "smallest noise level", min=0.0, exclusive_min=True)
     sigma_max: float = opt(80.0, "largest noise level", min=0.0, exclusive_min=True)
     rho: float = opt(7.0, "schedule exponent", min=0.0, exclusive_min=True)
@@ -317,6 +344,7 @@ SECTIONS: dict[str, type] = {
     "normalize": NormalizeSection,
     "split": SplitSection,
     "model": ModelSection,
+    "conditioning": ConditioningSection,
     "train": TrainSection,
     "sample": SampleSection,
     "evaluate": EvaluateSection,

@@ -7,11 +7,12 @@ import dataclasses
 import pytest
 
 from hallctl.commands.sample import sampler_settings
-from hallctl.commands.train import model_config, settings
+from hallctl.commands.train import control_template, model_config, settings
 from hallctl.model import ModelConfig, TrainSettings
+from hallctl.model.control import ControlTemplate
 from hallctl.project import Project, load_project
 from hallctl.sample.draw import SamplerSettings
-from hallctl.sections import ModelSection, SampleSection, TrainSection
+from hallctl.sections import ConditioningSection, ModelSection, SampleSection, TrainSection
 
 
 def test_default_project_gives_the_library_defaults() -> None:
@@ -19,12 +20,14 @@ def test_default_project_gives_the_library_defaults() -> None:
     assert settings(project) == TrainSettings()
     assert model_config(project) == ModelConfig()
     assert sampler_settings(project) == SamplerSettings()
+    assert control_template(project, list(ControlTemplate().fields + ControlTemplate().scalars)) == ControlTemplate()
 
 
 @pytest.mark.parametrize(("section", "library", "command_only"), [
     (TrainSection, TrainSettings, {"dataset"}),
     (ModelSection, ModelConfig, set()),
     (SampleSection, SamplerSettings, {"model", "ema", "condition", "num_samples", "device", "tag"}),
+    (ConditioningSection, ControlTemplate, {"enabled"}),
 ])
 def test_every_section_key_reaches_the_library(section: type, library: type, command_only: set[str]) -> None:
     """A key of the section is either a library setting of the same name or used by the command itself."""

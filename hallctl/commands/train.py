@@ -16,21 +16,34 @@ import numpy as np
 import torch
 
 from hallctl.data.store import read_dataset
-from hallctl.errors import DataError
+from hallctl.errors import DataError, ProjectError
+from hallctl.model.control import ControlTemplate
 from hallctl.model.ema import posthoc_ema
 from hallctl.model.settings import ModelConfig, TrainSettings
 from hallctl.model.train import TrainSummary, train
 from hallctl.project import Project
 from hallctl.report import Reporter
 
-__all__ = ["dataset_metadata", "model_config", "run", "settings"]
+__all__ = ["control_template", "dataset_metadata", "model_config", "run", "settings"]
 
 
 def model_config(project: Project, kinds: list[str] | None = None) -> ModelConfig:
     """The [model] section as a ModelConfig; ``kinds`` (the dataset's row kinds) marks the scalar rows
     as constant rows."""
     constant = [i for i, k in enumerate(kinds or []) if k == "scalar"]
-    return ModelConfig.from_dict({**dataclasses.asdict(project.model), "constant_rows": constant})
+    return ModelConfig.from_dict({**dataclasses.asdict(project.model), "constant_rows": constant,
+                                  "control": project.conditioning.enabled})
+
+
+def control_template(project: Project, rows: list[str]) -> ControlTemplate:
+    """The [conditioning] section as the amortized model's ControlTemplate, checked against the data's rows."""
+    c = project.conditioning
+    unknown = [name for name in [*c.fields, *c.scalars] if name not in rows]
+    if unknown:
+        raise ProjectError(f"conditioning names {unknown[0]!r}, which is not a row of the dataset; rows: "
+                           f"{', '.join(rows)}")
+    values = {f.name: getattr(c, f.name) for f in dataclasses.fields(ControlTemplate) if hasattr(c, f.name)}
+    return ControlTemplate(**values)
 
 
 def settings(project: Project) -> TrainSettings:
@@ -45,10 +58,13 @@ VALIDATION_SPLIT = "val_small"
 
 
 def dataset_metadata(project: Project, path: Path, ds: Any, validation: str | None) -> dict[str, Any]:
-    """What a model file carries about its training data."""
-    return {"normalization": ds.normalization(), "file": str(path), "num_records": len(ds),
+    """What a model file carries about its training data (and an amortized model's template)."""
+    meta = {"normalization": ds.normalization(), "file": str(path), "num_records": len(ds),
             "split": ds.split, "campaign_id": ds.attrs.get("campaign_id"),
             "filter_report": ds.filter_report, "data_dir": str(project.data_dir), "validation_split": validation}
+    if project.conditioning.enabled:
+        meta["control_template"] = control_template(project, list(ds.rows)).to_dict()
+    return meta
 
 
 def _validation(project: Project, rows: list[str]) -> torch.Tensor | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from hallctl.errors import ModelError
+from hallctl.model.control import CONTROL_CHANNELS
 from hallctl.model.precond import Precond
 from hallctl.model.settings import ModelConfig
 from hallctl.model.unet import UNet
@@ -55,6 +56,7 @@ def build_precond(cfg: ModelConfig, rows: int, length: int, *, seed: int = 0) ->
         dropout=cfg.dropout,
         label_dim=cfg.label_dim,
         label_scale=1.0 / cfg.sigma_data,  # labels normalized like the rows → unit RMS (§3.4)
+        control_channels=CONTROL_CHANNELS * rows if cfg.control else 0,
         generator=generator,
     )
     if any(not 0 <= r < rows for r in cfg.constant_rows):

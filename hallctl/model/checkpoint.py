@@ -17,6 +17,7 @@ import torch
 
 from hallctl.errors import ModelError
 from hallctl.model.io import atomic_path
+from hallctl.model.settings import ModelConfig
 
 __all__ = ["CHECKPOINT", "MetricsWriter", "check_compatible", "load_checkpoint", "save_checkpoint"]
 
@@ -67,8 +68,9 @@ def check_compatible(
             f"checkpoint {path} has label_dim {state['label_dim']} but the labels have {label_dim}; "
             "use another run directory or --restart"
         )
-    if state["model_config"] != model_config:
-        diff = sorted(k for k in model_config if state["model_config"].get(k) != model_config[k])
+    stored = ModelConfig.from_dict(state["model_config"]).to_dict()  # keys added since take their defaults
+    if stored != model_config:
+        diff = sorted(k for k in model_config if stored.get(k) != model_config[k])
         raise ModelError(
             f"checkpoint {path} was trained with a different [model] section (differs in {diff}); "
             "restore those settings, use another run directory, or --restart"

@@ -23,6 +23,7 @@ from safetensors.torch import save_file
 from hallctl import __version__
 from hallctl.errors import ModelError
 from hallctl.model.build import build_precond
+from hallctl.model.control import ControlTemplate
 from hallctl.model.moments import PREFIX as COVARIANCE_PREFIX
 from hallctl.model.moments import DataCovariance
 from hallctl.model.precond import Precond
@@ -157,6 +158,11 @@ def load_model(path: Path, device: str | torch.device = "cpu") -> tuple[Precond,
         state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is no mapping)
     moments = {k: state.pop(k) for k in list(state) if k.startswith(COVARIANCE_PREFIX)}
     precond.data_covariance = DataCovariance.from_tensors(moments, record.get("data_covariance"))
+    template = (record.get("dataset") or {}).get("control_template")
+    if cfg.control:  # an amortized model answers the observation sets of its template
+        if template is None:
+            raise ModelError(f"{path} is an amortized model without its control template; retrain it")
+        precond.control_template = ControlTemplate.from_dict(template)
     try:
         precond.load_state_dict(state, strict=True)
     except RuntimeError as exc:

@@ -18,6 +18,7 @@ from torch import Tensor
 from hallctl.errors import ModelError
 from hallctl.model.build import build_precond
 from hallctl.model.checkpoint import CHECKPOINT, MetricsWriter, check_compatible, load_checkpoint, save_checkpoint
+from hallctl.model.control import ControlTemplate, draw_controls
 from hallctl.model.ema import FixedEMA, PowerEMA, save_snapshots
 from hallctl.model.io import ema_filename, save_model
 from hallctl.model.loss import edm_loss, fixed_sigma_loss
@@ -100,6 +101,10 @@ class Trainer:
         ]
         self.metrics = MetricsWriter(run_dir / "metrics.csv", columns, self.resumed_from)
         self.meta = {"dataset": dataset_meta, "seed": self.seed}
+        # an amortized model trains on random observation sets of its template (docs/model.md §8.4)
+        self.template = ControlTemplate.from_dict(dataset_meta["control_template"]) if cfg.control else None
+        self.net.control_template = self.template
+        self.control_gen = torch.Generator(device=device)
         self.last_val = (math.nan, math.nan)
 
     @staticmethod
@@ -176,6 +181,11 @@ class Trainer:
             if self.cfg.dropout > 0:
                 torch.manual_seed(derive_seed(self.seed, 2, self.nimg))
             self.opt.zero_grad(set_to_none=True)
+            control = None
+            if self.template is not None:
+                self.control_gen.manual_seed(derive_seed(self.seed, 3, self.nimg))
+                control = draw_controls(x, self.template, self.meta["dataset"]["normalization"],
+                                        generator=self.control_gen)
             try:
                 objective, lam_loss = edm_loss(
                     self.net,
@@ -187,6 +197,7 @@ class Trainer:
                     uncertainty_weighting=self.cfg.uncertainty_weighting,
                     derivative_loss_weight=self.cfg.derivative_loss_weight,
                     label_dropout=self.cfg.label_dropout,
+                    control=control,
                 )
                 objective.backward()
                 return lam_loss

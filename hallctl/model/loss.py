@@ -53,6 +53,7 @@ def edm_loss(
     uncertainty_weighting: bool = True,
     derivative_loss_weight: float = 0.0,
     label_dropout: float = 0.0,
+    control: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """One Monte-Carlo estimate of the training objective on a batch.
 
@@ -65,6 +66,7 @@ def edm_loss(
         uncertainty_weighting: divide by e^{u_φ(σ)} and add u_φ(σ) (EDM2).
         derivative_loss_weight: h of the derivative loss; 0 = plain mean squared error.
         label_dropout: per-example probability of replacing ℓ by zeros.
+        control: (B, 3C, W) control signals of an amortized model (its own dropout is in the draw), or None.
 
     Returns:
         (objective, lam_loss): the scalar to minimize (batch mean; may be negative with
@@ -77,7 +79,8 @@ def edm_loss(
     if labels is not None and label_dropout > 0:
         keep = torch.rand(B, 1, generator=generator, device=x.device) >= label_dropout
         labels = labels * keep
-    D = precond(x + sigma.reshape(-1, 1, 1) * noise, sigma, labels)
+    noisy = x + sigma.reshape(-1, 1, 1) * noise
+    D = precond(noisy, sigma, labels) if control is None else precond(noisy, sigma, labels, control)
     e = (D - x) * precond.loss_weight(sigma).sqrt()  # λ(σ_r) per row (= λ(σ) without constant rows)
     per_example = derivative_mse(e, derivative_loss_weight)
     lam_loss = per_example if derivative_loss_weight == 0 else e.square().mean(dim=(1, 2))

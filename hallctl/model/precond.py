@@ -87,6 +87,7 @@ class Precond(nn.Module):
         self.amp_dtype: torch.dtype | None = None
         self.runner = None
         self.data_covariance = None  # hallctl.model.moments.DataCovariance of the training data, or None
+        self.control_template = None  # hallctl.model.control.ControlTemplate of an amortized model, or None
         self.logvar_fourier = MPFourier(LOGVAR_CHANNELS, generator=generator)
         self.logvar_linear = MPConv(LOGVAR_CHANNELS, 1, None, generator=generator)
 
@@ -109,13 +110,16 @@ class Precond(nn.Module):
         s = self.row_sigma(sigma)
         return (s**2 + self.sigma_data**2) / (s * self.sigma_data) ** 2
 
-    def forward(self, x: Tensor, sigma: Tensor | float, labels: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, sigma: Tensor | float, labels: Tensor | None = None,
+                control: Tensor | None = None) -> Tensor:
         """D_θ(x; σ).
 
         Args:
             x: noisy samples y, (B, C, W).
             sigma: σ, a float, shape () or (B,).
             labels: (B, P) label vector ℓ (normalized like the data), or None.
+            control: (B or 1, 3C, W) control signal of an amortized model (``hallctl.model.control``), or
+                None (no observation: the prior).
 
         Returns:
             D (B, C, W) in float32.
@@ -128,7 +132,8 @@ class Precond(nn.Module):
         ctx = torch.autocast(x.device.type, dtype=amp) if amp is not None else nullcontext()
         with ctx:
             unet = self.runner if (self.runner is not None and self.training) else self.unet
-            F_x = unet(c_in(s, sd) * x, c_noise(sigma), labels)
+            F_x = unet(c_in(s, sd) * x, c_noise(sigma), labels, control) if control is not None else \
+                unet(c_in(s, sd) * x, c_noise(sigma), labels)
         return c_skip(s, sd) * x + c_out(s, sd) * self.row_means(F_x.float())
 
     def logvar(self, sigma: Tensor | float) -> Tensor:

@@ -35,7 +35,9 @@ class ModelConfig:
         scalar_row_means: precondition the constant (scalar) rows at their effective noise level
             (see ``hallctl.model.precond``).
         constant_rows: indices of the rows that are constant along z (the dataset's scalar rows);
-            set from the data by ``hallctl.train``, not from the project file.
+            set from the data by ``hallctl.commands.train``, not from the project file.
+        control: an amortized conditional model: the network also takes the control signal of an
+            observation set (3 channels per row, ``hallctl.model.control``); set by [conditioning].
     """
 
     channels: int = 64
@@ -53,6 +55,7 @@ class ModelConfig:
     derivative_loss_weight: float = 0.0
     scalar_row_means: bool = True
     constant_rows: tuple[int, ...] = ()
+    control: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "constant_rows", tuple(int(r) for r in self.constant_rows))

@@ -154,6 +154,9 @@ def train(
         KeyboardInterrupt: after saving a checkpoint.
     """
     _check_data(train_data, val_data, labels, val_labels, model_config)
+    if model_config.control and not {"control_template", "normalization"} <= set(dataset_meta):
+        raise ModelError("an amortized model (model control) needs dataset_meta['control_template'] and "
+                         "['normalization']: the observation sets it trains on")
     try:
         json.dumps(dataset_meta)
     except (TypeError, ValueError) as exc:

@@ -118,6 +118,7 @@ class UNet(nn.Module):
         channels_per_head: attention head width.
         dropout: residual-branch dropout.
         label_dim: P, length of the label vector ℓ; 0 = unconditional.
+        control_channels: channels of the control signal (3 per row for an amortized model; 0 = none).
         label_scale: κ applied to ℓ before its embedding (1/σ_d for labels normalized like rows).
         generator: torch.Generator for the initialization (weights and Fourier buffers).
     """
@@ -135,12 +136,14 @@ class UNet(nn.Module):
         dropout: float = 0.0,
         label_dim: int = 0,
         label_scale: float = 1.0,
+        control_channels: int = 0,
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
         widths = [channels * m for m in channel_mult]
         c_noise, c_emb = widths[0], channels * max(channel_mult)
         self.label_scale = label_scale
+        self.control_channels = control_channels
         self.emb_fourier = MPFourier(c_noise, generator=generator)
         self.emb_noise = MPConv(c_noise, c_emb, None, generator=generator)
         self.emb_label = MPConv(label_dim, c_emb, None, generator=generator) if label_dim else None
@@ -150,7 +153,7 @@ class UNet(nn.Module):
             return Block(c_in, c_out, c_emb, flavor=flavor, num_heads=heads, dropout=dropout, generator=generator, **kw)
 
         self.enc = nn.ModuleDict()
-        c_out = rows + 1  # + the row of ones
+        c_out = rows + 1 + control_channels  # + the row of ones and the control signal (amortized models)
         for level, width in enumerate(widths):
             res = length >> level
             if level == 0:
@@ -183,8 +186,10 @@ class UNet(nn.Module):
         self.out_conv = MPConv(c_out, rows, 3, generator=generator)
         self.out_gain = nn.Parameter(torch.zeros([]))
 
-    def forward(self, x: Tensor, c_noise: Tensor, labels: Tensor | None = None) -> Tensor:
-        """x (B, C, W) = c_in·y, c_noise (B,), labels (B, P) or None → F (B, C, W)."""
+    def forward(self, x: Tensor, c_noise: Tensor, labels: Tensor | None = None, control: Tensor | None = None
+                ) -> Tensor:
+        """x (B, C, W) = c_in·y, c_noise (B,), labels (B, P) or None, control (B, 3C, W) or None (no
+        observation) → F (B, C, W)."""
         emb = self.emb_noise(self.emb_fourier(c_noise))
         if self.emb_label is not None:
             if labels is None:
@@ -192,7 +197,12 @@ class UNet(nn.Module):
             emb = mp_sum(emb, self.emb_label(labels.to(emb.dtype) * self.label_scale), t=T_LABEL)
         emb = mp_silu(emb)
         ones = x.new_ones(x.shape[0], 1, x.shape[2])  # the constant channel: biases and the domain's edges
-        x = torch.cat([x, ones], dim=1)
+        if self.control_channels:
+            if control is None:
+                control = x.new_zeros(x.shape[0], self.control_channels, x.shape[2])
+            x = torch.cat([x, ones, control.to(x.dtype).expand(x.shape[0], -1, -1)], dim=1)
+        else:
+            x = torch.cat([x, ones], dim=1)
         skips: list[Tensor] = []
         for name, module in self.enc.items():
             x = module(x) if name.endswith("_conv") else module(x, emb)

@@ -14,16 +14,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from torch import Tensor
 
 from hallctl.data.normalization import Normalization
 from hallctl.report import Reporter, resolve
-from hallctl.sample.conditioning import Conditioning, ObservationSet
+from hallctl.sample.conditioning import Conditioning
 from hallctl.sample.guidance import GuidanceOptions
+from hallctl.sample.interfaces import Denoiser
+from hallctl.sample.observations import Observations, control_signal
 from hallctl.sample.sampler import sample
 from hallctl.sample.schedule import Schedule
 from hallctl.sample.solvers import make_solver
 
-__all__ = ["Draw", "SamplerSettings", "draw"]
+__all__ = ["Draw", "SamplerSettings", "amortized_denoiser", "draw"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class SamplerSettings:
         guidance: a method of ``GUIDANCE`` ("mmps", "dps") or "none".
         churn: stochastic churn S_churn (0 = deterministic).
         mmps_jacobian, mmps_network_sigma: MMPS's covariance model (``guidance/mmps.py``).
+        amortized: "auto" (an amortized model answers observations inside its template) or "never".
         batch_size: samples per network call (memory only).
         seed: sampling seed.
     """
@@ -49,6 +53,7 @@ class SamplerSettings:
     churn: float = 0.0
     mmps_jacobian: str = "auto"
     mmps_network_sigma: float = 1.0
+    amortized: str = "auto"
     batch_size: int = 64
     seed: int = 0
 
@@ -76,10 +81,38 @@ def _covariance(precond: Any) -> tuple[Any, Any, float] | None:
     return None if cov is None else cov.factors()
 
 
+class _Controlled:
+    """An amortized model bound to one observation set: D(x, σ) = D_θ(x, σ; control)."""
+
+    def __init__(self, precond: Any, control: Tensor) -> None:
+        self.precond, self.control = precond, control
+
+    def __call__(self, x: Tensor, sigma: Tensor) -> Tensor:
+        return self.precond(x, sigma, None, self.control.to(x.device))
+
+
+def amortized_denoiser(precond: Any, observations: Observations, settings: SamplerSettings,
+                       report: Reporter | None = None) -> Denoiser | None:
+    """The model bound to ``observations`` when it is an amortized model whose template admits them (and
+    ``settings.amortized`` is "auto"); else None, with a one-line notice when the model could have answered."""
+    template = getattr(precond, "control_template", None)
+    if template is None or settings.amortized == "never":
+        return None
+    why = template.admits(observations.table, observations.normalization.rows)
+    if why:
+        resolve(report).info(f"the amortized model does not answer these observations ({why}); "
+                             f"using {settings.guidance} guidance")
+        return None
+    return _Controlled(precond, control_signal(observations))
+
+
 def draw(precond: Any, norm: Normalization | dict[str, Any], settings: SamplerSettings, *, num_samples: int,
-         device: str, observations: ObservationSet | None = None, fixed: Mapping[int, float] | None = None,
+         device: str, observations: Observations | None = None, fixed: Mapping[int, float] | None = None,
          first_index: int = 0, report: Reporter | None = None) -> Draw:
     """Sample the model (prior, or posterior given ``observations`` and ``fixed`` rows) and denormalize.
+
+    An amortized model answers the observations inside its template with forward passes only; other
+    observations, and every model without a control input, are answered by guidance.
 
     Args:
         precond: the trained denoiser (``load_model``), with ``sigma_data`` and ``data_covariance``.
@@ -90,18 +123,22 @@ def draw(precond: Any, norm: Normalization | dict[str, Any], settings: SamplerSe
         fixed: {row: normalized value} of scalar rows known exactly.
     """
     norm = Normalization.of(norm)
-    C, W, scalar_rows = len(norm.rows), len(norm.grid_m), norm.scalar_rows
-    method = settings.guidance if observations is not None else "none"
+    C, W = len(norm.rows), len(norm.grid_m)
+    amortized = amortized_denoiser(precond, observations, settings, report) if observations is not None else None
+    method = "none" if observations is None or amortized is not None else settings.guidance
     if settings.sampler == "dpmpp_2m" and method != "none":
         resolve(report).warn("dpmpp_2m with guidance is unstable (its multistep extrapolation amplifies the "
                              "likelihood term); prefer --sampler heun for conditional sampling")
-    conditioning = Conditioning(method, observations, fixed=fixed or {}, projected=scalar_rows,
-                                data_covariance=_covariance(precond),
+    conditioning = Conditioning(method, None if amortized is not None else observations, fixed=fixed or {},
+                                projected=norm.scalar_rows, data_covariance=_covariance(precond),
                                 sigma_data=float(getattr(precond, "sigma_data", 0.5)),
                                 options=settings.guidance_options)
-    result = sample(precond, conditioning, make_solver(settings.sampler), num_samples=num_samples, shape=(C, W),
-                    schedule=settings.schedule, churn=settings.churn, seed=settings.seed, first_index=first_index,
-                    batch_size=settings.batch_size, device=device, report=report)
+    result = sample(amortized or precond, conditioning, make_solver(settings.sampler), num_samples=num_samples,
+                    shape=(C, W), schedule=settings.schedule, churn=settings.churn, seed=settings.seed,
+                    first_index=first_index, batch_size=settings.batch_size, device=device, report=report)
     x = result.x.detach().cpu().numpy().astype(np.float64)
     recorded = {**result.settings, "sampler": settings.sampler}
+    if amortized is not None:
+        recorded["guidance"] = "amortized"
+        recorded["num_obs"] = len(observations.table)
     return Draw(x=x, phys=norm.to_physical(x), nfe=result.nfe_per_sample, settings=recorded)

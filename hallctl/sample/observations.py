@@ -45,6 +45,7 @@ from torch import Tensor
 
 from hallctl.data.normalization import Normalization
 from hallctl.errors import ModelError, ObservationError
+from hallctl.model.control import splat
 from hallctl.sample.operator import SparseObservationOperator, interpolation_terms, row_mean_terms
 
 __all__ = [
@@ -381,3 +382,18 @@ def fit_report(samples: Tensor | np.ndarray, observations: Observations, *, phys
         chi2_per_obs=chi2 / len(rows),
         chi2_samples=chi2_samples,
     )
+
+
+def control_signal(observations: Observations) -> Tensor:
+    """The observations as the control signal of an amortized model, shape (1, 3C, W), float32
+    (``hallctl.model.control.splat``: points with their interpolation weights, scalar rows whole)."""
+    norm = observations.normalization
+    grid = norm.grid_m
+    index = np.arange(len(grid), dtype=np.float64)
+    table = observations.table
+    pos = [-1.0 if o.scalar else float(np.interp(o.z_m, grid, index)) for o in table]
+    rows = torch.tensor([[o.row for o in table]])
+    control = splat(rows, torch.tensor([pos], dtype=torch.float64), observations.y[None].double(),
+                    observations.sigma_y[None].double(), torch.ones(1, len(table), dtype=torch.bool),
+                    len(norm.rows), len(grid))
+    return control.float()
