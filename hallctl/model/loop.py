@@ -85,6 +85,14 @@ class Trainer:
         self.val_labels = None if src_labels is None else src_labels[pick].to(device, torch.float32)
         g = torch.Generator().manual_seed(derive_seed(self.seed, 5))
         self.val_noise = torch.randn((len(s.val_sigmas), *self.val_x.shape), generator=g).to(device)
+        # an amortized model trains on random observation sets of its template (docs/model.md §8.4) and is
+        # validated on fixed ones too (val_*_cond), beside the unconditional validation
+        self.template = ControlTemplate.from_dict(dataset_meta["control_template"]) if cfg.control else None
+        self.net.control_template = self.template
+        self.val_control = None
+        if self.template is not None:
+            gc = torch.Generator(device=device).manual_seed(derive_seed(self.seed, 7))
+            self.val_control = draw_controls(self.val_x, self.template, dataset_meta["normalization"], generator=gc)
         sig = [f"{v:g}" for v in s.val_sigmas]
         columns = [
             "step",
@@ -98,12 +106,10 @@ class Trainer:
             *[f"val_ema_sigma{v}" for v in sig],
             "samples_per_s",
             "nonfinite_steps",
+            *(["val_raw_cond", "val_ema_cond"] if self.template is not None else []),
         ]
         self.metrics = MetricsWriter(run_dir / "metrics.csv", columns, self.resumed_from)
         self.meta = {"dataset": dataset_meta, "seed": self.seed}
-        # an amortized model trains on random observation sets of its template (docs/model.md §8.4)
-        self.template = ControlTemplate.from_dict(dataset_meta["control_template"]) if cfg.control else None
-        self.net.control_template = self.template
         self.control_gen = torch.Generator(device=device)
         self.last_val = (math.nan, math.nan)
 
@@ -274,9 +280,24 @@ class Trainer:
         }
         for v, r, e in zip(s.val_sigmas, raw, ema, strict=True):
             row[f"val_raw_sigma{v:g}"], row[f"val_ema_sigma{v:g}"] = r, e
+        if self.val_control is not None:
+            row.update(self._validate_conditioned(averaged))
         self.metrics.write(row)
         self.last_val_nimg = self.nimg
         self.acc = self._empty_acc()
+
+    def _validate_conditioned(self, averaged: dict | None) -> dict[str, float]:
+        """The fixed-σ loss of an amortized model given fixed observation sets of its template (mean over σ)."""
+        s = self.s
+        self.net.eval()
+        raw = fixed_sigma_loss(self.net, self.val_x, s.val_sigmas, self.val_noise, self.val_labels,
+                               control=self.val_control)
+        self.net.train()
+        ema = [math.nan]
+        if averaged is not None:
+            ema = fixed_sigma_loss(self._load_ema_net(averaged), self.val_x, s.val_sigmas, self.val_noise,
+                                   self.val_labels, control=self.val_control)
+        return {"val_raw_cond": float(np.mean(raw)), "val_ema_cond": float(np.mean(ema))}
 
     def snapshot(self) -> None:
         if self.pema and self.last_snapshot_nimg != self.nimg:

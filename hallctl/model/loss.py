@@ -98,6 +98,7 @@ def fixed_sigma_loss(
     noise: Tensor,
     labels: Tensor | None = None,
     batch_size: int = 256,
+    control: Tensor | None = None,
 ) -> list[float]:
     """Unweighted λ-loss at each fixed σ with fixed noise, for comparable validation curves.
 
@@ -108,6 +109,7 @@ def fixed_sigma_loss(
         noise: fixed ε, (len(sigmas), N, C, W).
         labels: (N, P) or None.
         batch_size: evaluation chunk size.
+        control: (N, 3C, W) fixed control signals of an amortized model, or None.
 
     Returns:
         mean over examples of λ(σ)·mean(D − x)², one value per σ.
@@ -118,7 +120,8 @@ def fixed_sigma_loss(
         for i in range(0, x.shape[0], batch_size):
             xb = x[i : i + batch_size]
             lb = None if labels is None else labels[i : i + batch_size]
-            D = precond(xb + s * noise[k, i : i + batch_size], s, lb)
+            noisy = xb + s * noise[k, i : i + batch_size]
+            D = precond(noisy, s, lb) if control is None else precond(noisy, s, lb, control[i : i + batch_size])
             lam = precond.loss_weight(torch.full((xb.shape[0],), s, device=x.device))
             total += ((D - xb).square() * lam).mean(dim=(1, 2)).sum().double()
         out.append(float(total.cpu() / x.shape[0]))

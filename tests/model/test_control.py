@@ -84,6 +84,9 @@ def toy_model(tmp_path_factory):
 def test_amortized_model_saves_its_template_and_beats_the_prior(toy_model) -> None:
     net, meta = load_model(toy_model / "model.safetensors")
     assert net.config.control and net.control_template == TEMPLATE
+    last = (toy_model / "metrics.csv").read_text().splitlines()
+    row = dict(zip(last[0].split(","), map(float, last[-1].split(",")), strict=True))
+    assert row["val_raw_cond"] < row["val_raw"]  # the observations lower the validation loss
     assert meta["dataset"]["control_template"] == TEMPLATE.to_dict()
     # the exact posterior of the Gaussian profiles given 5 points of p with noise 0.05, for three truths
     pool = synthetic_profiles(20000, rows=3, length=W, seed=1).double().reshape(20000, -1).numpy()
