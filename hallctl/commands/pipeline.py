@@ -136,7 +136,8 @@ def run(project: Project, *, force: bool = False, report: Reporter | None = None
     stage("split", split_key, data_state, split_files, lambda: split.run(project, report=report))
 
     run_state = _State(project.run_dir / "pipeline-state.json")
-    train_key = _digest(d["model"], d["train"], split_key)
+    conditioning = [d["conditioning"]] if project.conditioning.enabled else []  # old fingerprints stay valid
+    train_key = _digest(d["model"], d["train"], split_key, *conditioning)
     restart = run_state.get("train-started") not in (None, train_key)
     ema_file = model_path(project)
 
