@@ -19,6 +19,7 @@ each with a backward pass); it runs first.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import platform
 import time
 from pathlib import Path
@@ -30,6 +31,7 @@ from hallctl.data.normalize import denormalize
 from hallctl.data.store import read_dataset
 from hallctl.evaluation import synthetic_observations
 from hallctl.model import ModelConfig, build_precond
+from hallctl.model.control import ControlTemplate
 from hallctl.model.io import load_model
 from hallctl.project import Project
 from hallctl.sample import (
@@ -82,6 +84,8 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=32)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--baseline-steps", type=int, default=2048)
+    ap.add_argument("--amortized", action="store_true", help="untrained networks: build the amortized variant "
+                    "(control channels, default template) to time its conditional sampling")
     ap.add_argument("--truth", default=None, help="held-out split whose first record is observed "
                     "(default with --model: val_large.h5 of the model's data folder)")
     args = ap.parse_args()
@@ -93,8 +97,11 @@ def main() -> None:
         what = args.model
     else:
         cfg, length = CONFIGS[args.config]
+        cfg = dataclasses.replace(cfg, control=args.amortized)
         net = build_precond(cfg, 25, length).to(args.device).eval()
-        meta, what, truth = synthetic_meta(length), f"untrained {args.config} network", None
+        net.control_template = ControlTemplate() if args.amortized else None
+        kind = "amortized " if args.amortized else ""
+        meta, what, truth = synthetic_meta(length), f"untrained {kind}{args.config} network", None
     obs = observations(meta, truth)
     C, W = len(meta["rows"]), len(meta["grid_m"])
     print(f"# hallctl sample benchmark: {what}, {args.samples} samples of {C} x {W}, device {args.device} "
