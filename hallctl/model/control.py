@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -65,7 +65,6 @@ class ControlTemplate:
     scalar_rel_noise: tuple[float, float] = (0.001, 0.05)
     noise_floor: float = 0.1
     dropout: float = 0.1
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("fields", "scalars", "points", "z_range", "rel_noise", "scalar_rel_noise"):
@@ -86,20 +85,18 @@ class ControlTemplate:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        out.pop("extra")
         return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ControlTemplate:
-        known = {f for f in cls.__dataclass_fields__ if f != "extra"}
+        known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in known})
 
-    def admits(self, observations: Sequence[Any], rows: Sequence[str]) -> str:
+    def admits(self, observations: Sequence[Any]) -> str:
         """"" when the observations lie inside the template, else why not (one line).
 
         Args:
-            observations: ``hallctl.sample.Observation`` entries (field, scalar, z_m, value, std, rel_std).
-            rows: the model's rows (for the grid fraction of a point's position).
+            observations: ``hallctl.sample.Observation`` entries (field, scalar, log, value, std, rel_std).
         """
         counts: dict[str, int] = {}
         for o in observations:
@@ -113,6 +110,8 @@ class ControlTemplate:
                 continue  # an absolute error on a linear row: the template's floor can make any size
             if not lo / 2 <= rho <= 2 * hi:
                 return f"{o.field}: relative noise {rho:.3g} is outside the template's {lo:g}-{hi:g}"
+        if self.fields and self.fields[0] not in counts:  # every conditioned training example observed it
+            return f"{self.fields[0]} is not observed, and the template always observes it"
         for name, n in counts.items():
             if name in self.fields and n > self.points[1]:
                 return f"{name}: {n} points, the template has at most {self.points[1]}"

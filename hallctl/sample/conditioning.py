@@ -118,9 +118,14 @@ class Conditioning:
         object.__setattr__(self, "projected", sorted({int(r) for r in self.projected}))
 
     @property
+    def guided_observations(self) -> ObservationSet | None:
+        """The observations the guidance conditions on (none for method "none": the prior)."""
+        return None if self.method == "none" else self.observations
+
+    @property
     def used_method(self) -> str:
         """The guidance that runs: none without anything to condition on; MMPS for fixed rows alone."""
-        observations = None if self.method == "none" else self.observations
+        observations = self.guided_observations
         if observations is None and not self.fixed:
             return "none"
         return "mmps" if self.method == "none" else self.method
@@ -133,7 +138,7 @@ class Conditioning:
 
     def problem(self, channels: int, length: int, device: torch.device, dtype: torch.dtype) -> GuidanceProblem:
         """(A, y, σ_y) of the guidance: the observations, then one row-mean observation per fixed row."""
-        observations = None if self.method == "none" else self.observations
+        observations = self.guided_observations
         parts: list[tuple[LinearOperator, Tensor, Tensor]] = []
         if observations is not None:
             A = observations.operator
@@ -179,7 +184,7 @@ class Conditioning:
 
     def describe(self, composed: Composed) -> dict[str, Any]:
         """The conditioning's part of the recorded settings."""
-        observations = None if self.method == "none" else self.observations
+        observations = self.guided_observations
         out: dict[str, Any] = {
             "guidance": composed.method,
             "num_obs": int(observations.y.shape[-1]) if observations is not None else 0,

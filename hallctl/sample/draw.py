@@ -98,7 +98,7 @@ def amortized_denoiser(precond: Any, observations: Observations, settings: Sampl
     template = getattr(precond, "control_template", None)
     if template is None or settings.amortized == "never":
         return None
-    why = template.admits(observations.table, observations.normalization.rows)
+    why = template.admits(observations.table)
     if why:
         resolve(report).info(f"the amortized model does not answer these observations ({why}); "
                              f"using {settings.guidance} guidance")

@@ -220,8 +220,8 @@ def sample(
     _check(num_samples, batch_size, seed, first_index, churn, s_noise)
     schedule, (channels, length), device, report = schedule or Schedule(), shape, torch.device(device), resolve(report)
     sigmas = schedule.sigmas()
-    composed = (conditioning or Conditioning(method="none")).compose(denoiser, channels, length, device=device,
-                                                                      dtype=dtype)
+    conditioning = conditioning or Conditioning(method="none")
+    composed = conditioning.compose(denoiser, channels, length, device=device, dtype=dtype)
     chunks: list[Tensor] = []
     nfe = vjp = 0
     t0 = time.perf_counter()
@@ -251,7 +251,7 @@ def sample(
             "batch_size": int(batch_size), "device": str(device), "dtype": str(dtype).removeprefix("torch."),
             "nfe_per_sample": int(nfe), "vjp_per_sample": int(vjp)}
     settings = {"sampler": solver.name, **solver_settings(solver), **schedule.describe(),
-                **(conditioning or Conditioning(method="none")).describe(composed), **loop}
+                **conditioning.describe(composed), **loop}
     return SampleResult(x=torch.cat(chunks), nfe_per_sample=int(nfe), settings=settings)
 
 

@@ -53,9 +53,11 @@ def test_template_draws_and_admits() -> None:
     inside = build_observations([{"field": "p", "z": 0.5, "value": 0.1, "rel_std": 0.1}], NORM).table
     outside = build_observations([{"field": "q", "z": 0.5, "value": 0.1, "rel_std": 0.1}], NORM).table
     too_precise = build_observations([{"field": "s", "z": "", "value": 1.0, "rel_std": 1e-4}], NORM).table
-    assert TEMPLATE.admits(inside, NORM["rows"]) == ""
-    assert "not among" in TEMPLATE.admits(outside, NORM["rows"])
-    assert "relative noise" in TEMPLATE.admits(too_precise, NORM["rows"])
+    assert TEMPLATE.admits(inside) == ""
+    assert "not among" in TEMPLATE.admits(outside)
+    assert "relative noise" in TEMPLATE.admits(inside + too_precise)
+    assert "p is not observed" in TEMPLATE.admits(build_observations([{"field": "s", "z": "", "value": 1.0,
+                                                                        "rel_std": 0.05}], NORM).table)
 
 
 class _Notes(Reporter):
