@@ -66,12 +66,6 @@ of one effective draw is uniform whatever it predicts (its error and CRPS still 
 # ----------------------------------------------------------------------------------------------
 
 
-def _typical_magnitude(norm: Normalization, r: int) -> float:
-    """RMS of a linear row over the normalization set: √(μ² + std²) in physical units."""
-    std = float(norm.std[r]) * norm.target_std
-    return math.hypot(float(norm.mean[r]), std)
-
-
 def synthetic_observations(truth_phys: np.ndarray, norm: Normalization | dict[str, Any], template: EvaluateSection,
                            rng: np.random.Generator) -> list[dict[str, Any]]:
     """Observation entries (physical units, noisy) of one truth following [evaluate]'s template.
@@ -96,7 +90,7 @@ def synthetic_observations(truth_phys: np.ndarray, norm: Normalization | dict[st
         eps = rng.standard_normal(q.shape)
         if norm.log[r]:
             return q * np.exp(math.sqrt(math.log1p(rho**2)) * eps), {"rel_std": rho}
-        floor = e.observe_noise_floor * _typical_magnitude(norm, r)
+        floor = e.observe_noise_floor * float(norm.typical[r])
         y = q + rho * np.maximum(np.abs(q), floor) * eps
         return y, {"std": rho * np.maximum(np.abs(y), floor)}
 

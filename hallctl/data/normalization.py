@@ -79,6 +79,13 @@ class Normalization:
         """Indices of the scalar rows (constant along z)."""
         return [i for i, k in enumerate(self.kinds) if k == "scalar"]
 
+    @property
+    def typical(self) -> np.ndarray:
+        """Each row's typical magnitude, the RMS over the normalization set: √(μ² + std²) (physical units on
+        linear rows; the log's on log rows)."""
+        return np.array([math.hypot(float(m), float(s) * self.target_std) for m, s in zip(self.mean, self.std,
+                                                                                          strict=True)])
+
     def to_model(self, phys: np.ndarray) -> np.ndarray:
         """Physical values (…, R, W) → model values, rows as in ``rows``."""
         q = np.asarray(phys, dtype=float)

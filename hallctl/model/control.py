@@ -27,6 +27,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from hallctl.data.normalization import Normalization
+
 __all__ = ["CONTROL_CHANNELS", "NOISE_SCALE", "ControlTemplate", "draw_controls", "splat"]
 
 CONTROL_CHANNELS = 3
@@ -171,23 +173,23 @@ def _loguniform(lo: float, hi: float, shape: tuple[int, ...], generator: torch.G
     return torch.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
 
 
-def draw_controls(x: Tensor, template: ControlTemplate, norm: Mapping[str, Any], *,
+def draw_controls(x: Tensor, template: ControlTemplate, norm: Normalization | Mapping[str, Any], *,
                   generator: torch.Generator) -> Tensor:
     """Random observation sets of a batch of normalized examples, as control signals (B, 3C, W).
 
     Args:
         x: clean examples (B, C, W), normalized.
         template: what may be observed, how densely and how noisily.
-        norm: the normalization (plain form: rows, kind, log, mean, std, target_std).
+        norm: the normalization (build it once with ``Normalization.of`` when drawing every step).
         generator: the source of every draw (on the device of ``x``).
     """
     B, C, W = x.shape
     device = x.device
-    rows = list(norm["rows"])
-    log = torch.tensor([bool(v) for v in norm["log"]], device=device)
-    mean = torch.tensor(norm["mean"], dtype=torch.float64, device=device)
-    std = torch.tensor(norm["std"], dtype=torch.float64, device=device)
-    typical = torch.hypot(mean, std * float(norm.get("target_std", 0.5)))
+    norm = Normalization.of(norm)
+    rows = norm.rows
+    log = torch.as_tensor(norm.log, device=device)
+    mean, std, typical = (torch.as_tensor(a, dtype=torch.float64, device=device)
+                          for a in (norm.mean, norm.std, norm.typical))
     xd = x.double()
     conditioned = torch.rand(B, generator=generator, device=device) >= template.dropout
     parts: list[tuple[Tensor, Tensor, Tensor, Tensor, Tensor]] = []

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from hallctl.data.normalization import Normalization
 from hallctl.errors import ModelError
 from hallctl.model.build import build_precond
 from hallctl.model.checkpoint import CHECKPOINT, MetricsWriter, check_compatible, load_checkpoint, save_checkpoint
@@ -90,9 +91,10 @@ class Trainer:
         self.template = ControlTemplate.from_dict(dataset_meta["control_template"]) if cfg.control else None
         self.net.control_template = self.template
         self.val_control = None
+        self.normalization = Normalization.of(dataset_meta["normalization"]) if cfg.control else None
         if self.template is not None:
             gc = torch.Generator(device=device).manual_seed(derive_seed(self.seed, 7))
-            self.val_control = draw_controls(self.val_x, self.template, dataset_meta["normalization"], generator=gc)
+            self.val_control = draw_controls(self.val_x, self.template, self.normalization, generator=gc)
         sig = [f"{v:g}" for v in s.val_sigmas]
         columns = [
             "step",
@@ -190,8 +192,7 @@ class Trainer:
             control = None
             if self.template is not None:
                 self.control_gen.manual_seed(derive_seed(self.seed, 3, self.nimg))
-                control = draw_controls(x, self.template, self.meta["dataset"]["normalization"],
-                                        generator=self.control_gen)
+                control = draw_controls(x, self.template, self.normalization, generator=self.control_gen)
             try:
                 objective, lam_loss = edm_loss(
                     self.net,
