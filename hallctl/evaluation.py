@@ -54,7 +54,8 @@ __all__ = ["AMORTIZED", "LEVELS", "PRIOR", "SIMULATIONS", "SWEEP_KEYS", "TABLE_C
 
 LEVELS = np.linspace(0.1, 0.9, 9)
 SWEEP_KEYS = {"steps": int, "sampler": str, "guidance": str, "churn": float, "sigma_max": float,
-              "num_samples": int, "mmps_jacobian": str, "mmps_network_sigma": float}
+              "num_samples": int, "mmps_jacobian": str, "mmps_network_sigma": float,
+              "amortized_correction": str}
 PRIOR, SIMULATIONS, AMORTIZED = "prior", "simulations", "amortized"
 MIN_ESS_FOR_COVERAGE = 4.0
 """Below this mean effective sample size, coverage is not shown: the randomized PIT of an ensemble
@@ -257,10 +258,14 @@ def evaluate_model(precond: Any, norm: Normalization | dict[str, Any], held_out:
         results.append({"name": name, "settings": settings, "nfe_per_sample": nfe,
                         **aggregate(per_truth, rows, kinds, known_names), "per_truth": per_truth})
 
+    corrections = sweep.get("amortized_correction", [base.amortized_correction])
+    guided_sweep = {k: v for k, v in sweep.items() if k != "amortized_correction"}
     combos = [(name, dataclasses.replace(settings, amortized="never"), n)
-              for name, settings, n in sweep_settings(base, num_samples, sweep)]
+              for name, settings, n in sweep_settings(base, num_samples, guided_sweep)]
     if getattr(precond, "control_template", None) is not None:  # the amortized model, on the same observations
-        combos.insert(0, (AMORTIZED, dataclasses.replace(base, amortized="auto"), num_samples))
+        combos[:0] = [(AMORTIZED if c == "none" else f"{AMORTIZED}, correction={c}",
+                       dataclasses.replace(base, amortized="auto", amortized_correction=c), num_samples)
+                      for c in corrections]
     with report.progress("evaluate", total=len(combos) * len(held_out.truths) + 1, unit="posteriors") as bar:
         for name, settings, n in combos:
             posts, nfe, extra = [], 0, {}
@@ -270,7 +275,8 @@ def evaluate_model(precond: Any, norm: Normalization | dict[str, Any], held_out:
                 posts.append(Posterior(d.x))
                 nfe, extra = d.nfe, d.settings
                 bar.advance(1)
-            kept = {k: extra[k] for k in extra if k.startswith("mmps_") or k in ("vjp_per_sample", "guidance")}
+            kept = {k: extra[k] for k in extra
+                    if k.startswith("mmps_") or k in ("vjp_per_sample", "guidance", "amortized_correction")}
             add(name, {**_recorded(settings, n), **kept}, nfe, posts)
         prior = dataclasses.replace(base, guidance="none", seed=base.seed + 999_999)
         unc = draw(precond, norm, prior, num_samples=num_samples, device=device)

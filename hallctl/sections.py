@@ -291,6 +291,9 @@ class SampleSection:
     guidance: str = opt("mmps", "posterior guidance", choices=["mmps", "dps", "none"])
     amortized: str = opt("auto", "auto: a run's amortized conditional model answers observations inside its "
                          "template (others use guidance); never: always guidance", choices=["auto", "never"])
+    amortized_correction: str = opt("none", "guidance on top of the amortized model, with the data covariance (no "
+                                    "backward passes): none; scalars (the scalar observations, e.g. a known "
+                                    "operating point); all", choices=["none", "scalars", "all"])
     sigma_min: float = opt(0.002, "smallest noise level", min=0.0, exclusive_min=True)
     sigma_max: float = opt(80.0, "largest noise level", min=0.0, exclusive_min=True)
     rho: float = opt(7.0, "schedule exponent", min=0.0, exclusive_min=True)

@@ -9,6 +9,7 @@ own Jacobian is unreliable.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,8 @@ class SamplerSettings:
         churn: stochastic churn S_churn (0 = deterministic).
         mmps_jacobian, mmps_network_sigma: MMPS's covariance model (``guidance/mmps.py``).
         amortized: "auto" (an amortized model answers observations inside its template) or "never".
+        amortized_correction: which observations MMPS, with the data covariance alone (no backward
+            pass), also imposes on the amortized model's estimate: "none", "scalars" or "all".
         batch_size: samples per network call (memory only).
         seed: sampling seed.
     """
@@ -54,6 +57,7 @@ class SamplerSettings:
     mmps_jacobian: str = "auto"
     mmps_network_sigma: float = 1.0
     amortized: str = "auto"
+    amortized_correction: str = "none"
     batch_size: int = 64
     seed: int = 0
 
@@ -106,6 +110,14 @@ def amortized_denoiser(precond: Any, observations: Observations, settings: Sampl
     return _Controlled(precond, control_signal(observations))
 
 
+def _corrected(observations: Observations, which: str) -> Observations | None:
+    """The observations the correction on top of an amortized model imposes (None: no correction)."""
+    if which not in ("none", "scalars", "all"):
+        raise ValueError(f"amortized_correction must be none, scalars or all, got {which!r}")
+    keep = [k for k, o in enumerate(observations.table) if which == "all" or (which == "scalars" and o.scalar)]
+    return observations.select(keep) if keep else None
+
+
 def draw(precond: Any, norm: Normalization | dict[str, Any], settings: SamplerSettings, *, num_samples: int,
          device: str, observations: Observations | None = None, fixed: Mapping[int, float] | None = None,
          first_index: int = 0, report: Reporter | None = None) -> Draw:
@@ -125,14 +137,18 @@ def draw(precond: Any, norm: Normalization | dict[str, Any], settings: SamplerSe
     norm = Normalization.of(norm)
     C, W = len(norm.rows), len(norm.grid_m)
     amortized = amortized_denoiser(precond, observations, settings, report) if observations is not None else None
-    method = "none" if observations is None or amortized is not None else settings.guidance
+    method = "none" if observations is None else settings.guidance
+    guided, options = observations, settings.guidance_options
+    if amortized is not None:
+        guided = _corrected(observations, settings.amortized_correction)
+        method = "none" if guided is None else "mmps"
+        options = dataclasses.replace(options, mmps_jacobian="data")
     if settings.sampler == "dpmpp_2m" and method != "none":
         resolve(report).warn("dpmpp_2m with guidance is unstable (its multistep extrapolation amplifies the "
                              "likelihood term); prefer --sampler heun for conditional sampling")
-    conditioning = Conditioning(method, None if amortized is not None else observations, fixed=fixed or {},
-                                projected=norm.scalar_rows, data_covariance=_covariance(precond),
-                                sigma_data=float(getattr(precond, "sigma_data", 0.5)),
-                                options=settings.guidance_options)
+    conditioning = Conditioning(method, guided, fixed=fixed or {}, projected=norm.scalar_rows,
+                                data_covariance=_covariance(precond),
+                                sigma_data=float(getattr(precond, "sigma_data", 0.5)), options=options)
     result = sample(amortized or precond, conditioning, make_solver(settings.sampler), num_samples=num_samples,
                     shape=(C, W), schedule=settings.schedule, churn=settings.churn, seed=settings.seed,
                     first_index=first_index, batch_size=settings.batch_size, device=device, report=report)
@@ -141,4 +157,5 @@ def draw(precond: Any, norm: Normalization | dict[str, Any], settings: SamplerSe
     if amortized is not None:
         recorded["guidance"] = "amortized"
         recorded["num_obs"] = len(observations.table)
+        recorded["amortized_correction"] = settings.amortized_correction
     return Draw(x=x, phys=norm.to_physical(x), nfe=result.nfe_per_sample, settings=recorded)

@@ -110,6 +110,13 @@ class Observations:
     def __len__(self) -> int:
         return len(self.table)
 
+    def select(self, keep: Sequence[int]) -> Observations:
+        """The observations ``keep`` only (indices into ``table``)."""
+        keep = list(keep)
+        return Observations(table=[self.table[k] for k in keep], y=self.y[keep], sigma_y=self.sigma_y[keep],
+                            operator=self.operator.select(keep), normalization=self.normalization,
+                            source=self.source)
+
 
 def _check_meta(meta: Mapping[str, Any]) -> None:
     missing = [k for k in _META_KEYS if k not in meta]

@@ -124,6 +124,16 @@ class SparseObservationOperator:
         new.weight = self.weight.to(device=device, dtype=dtype)
         return new
 
+    def select(self, keep: Sequence[int]) -> SparseObservationOperator:
+        """The operator of the observations ``keep`` only (rows of A, in that order)."""
+        if len(keep) == 0:
+            raise ValueError("an observation operator needs at least one observation")
+        rows = torch.as_tensor(list(keep), dtype=torch.long, device=self.index.device)
+        new = object.__new__(SparseObservationOperator)
+        new.channels, new.length = self.channels, self.length
+        new.index, new.weight = self.index[rows], self.weight[rows]
+        return new
+
     def apply(self, x: Tensor) -> Tensor:
         """A x: x (B, C, W) → (B, n). Differentiable in x."""
         flat = x.reshape(x.shape[0], self.channels * self.length)

@@ -205,7 +205,8 @@ def six_parameter_profile(z_m: np.ndarray, *, L_ch_m: float, anom_minimum: float
         anom_center: L (in channel lengths).
     """
     zeta = np.asarray(z_m) / L_ch_m / anom_center - 1.0
-    f = 1.0 - anom_slope + anom_slope / (1.0 + np.exp(-anom_step * zeta / (1.0 - anom_step)))
+    with np.errstate(over="ignore"):  # exp → inf where the logistic step is 0: the exact limit
+        f = 1.0 - anom_slope + anom_slope / (1.0 + np.exp(-anom_step * zeta / (1.0 - anom_step)))
     g = 1.0 - (1.0 - anom_minimum) * np.exp(-((zeta / anom_width) ** 2))
     return anom_scale * f * g
 

@@ -92,6 +92,18 @@ def test_build_observations_from_python(meta: dict) -> None:
         )
 
 
+def test_select_keeps_the_chosen_observations(meta: dict) -> None:
+    entries = [{"field": "phi", "z": 0.01, "value": 150.0, "std": 2.0},
+               {"field": "thrust_N", "z": "", "value": 0.08, "std": 0.001},
+               {"field": "ne", "z": 0.023, "value": 1e18, "rel_std": 0.1}]
+    obs = build_observations(entries, meta)
+    sub = obs.select([2, 0])
+    assert [o.field for o in sub.table] == ["ne", "phi"]
+    x = torch.randn(3, len(meta["rows"]), len(meta["grid_m"]), dtype=torch.float64)
+    assert torch.equal(sub.operator(x), obs.operator(x)[:, [2, 0]])
+    assert torch.equal(sub.y, obs.y[[2, 0]]) and torch.equal(sub.sigma_y, obs.sigma_y[[2, 0]])
+
+
 HEADER = "field,z,value,std,rel_std\n"
 BAD = [
     ("", "is empty"),
