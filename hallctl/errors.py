@@ -6,6 +6,7 @@ Library code raises these; the CLI maps each to one red line and an exit code (s
 
 __all__ = [
     "BackendError",
+    "CampaignError",
     "DataError",
     "HallctlError",
     "ModelError",
@@ -47,3 +48,9 @@ class ModelError(HallctlError):
 
 class ObservationError(HallctlError):
     """An observation file is malformed or does not match the model."""
+
+
+class CampaignError(HallctlError):
+    """A campaign ran, but too many of its simulations raised errors (they are retried on resume)."""
+
+    exit_code = 1

@@ -34,7 +34,7 @@ PERFORMANCE_NAMES = (
 class SimOutcome:
     """One finished simulation, backend-independent (profiles on interior cells)."""
 
-    status: str  # success | failure | error
+    status: str  # success | failure (diverged or refused: final) | error (an exception: retried on resume)
     reason: str
     z_m: np.ndarray | None = None  # (cells,)
     profiles: dict[str, np.ndarray] = field(default_factory=dict)

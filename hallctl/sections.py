@@ -166,6 +166,9 @@ class GenerateSection:
     threads: int = opt(0, "worker threads (0 = number of CPU cores)", min=0)
     seed: int = opt(0, "campaign seed; simulation i uses a seed derived from (seed, i)", min=0)
     shard_size: int = opt(32, "simulations per raw shard file", min=1)
+    max_error_fraction: float = opt(0.0, "generate fails (exit 1) when more than this fraction of the simulations "
+                                    "it ran raised an error (an exception, not a diverging run); errors are "
+                                    "retried when the campaign resumes", min=0.0, max=1.0)
     params: dict[str, Prior] = field(default_factory=default_priors,
                                      metadata={"help": "prior of each campaign parameter"})
 

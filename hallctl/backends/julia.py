@@ -94,4 +94,4 @@ def run_julia(jobs: Iterable[SimJob], make_config: Callable[[SimJob], SimConfig]
             results = list(jl.HallctlDriver.run_batch(paths, starts, max_charge)) if paths else []
             by_index = {job.index: _outcome(r) for (job, _), r in zip(runnable, results, strict=True)}
             for job, cfg, reason in batch:
-                yield job, by_index[job.index] if cfg is not None else SimOutcome(status="error", reason=reason)
+                yield job, by_index[job.index] if cfg is not None else SimOutcome(status="failure", reason=reason)

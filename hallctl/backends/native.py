@@ -72,15 +72,16 @@ def outcome_from_result(result: Result) -> SimOutcome:
 
 def _run_one(job: SimJob, make_config: Callable[[SimJob], SimConfig], stop: threading.Event) -> SimOutcome:
     start = time.perf_counter()
+    # parameters the solver refuses are a final outcome (a "failure", kept as data like a diverging run);
+    # any other exception is an "error", retried when the campaign resumes
     try:
         config = make_config(job)
-    except HallctlError as exc:  # parameters the solver refuses are data too
-        return SimOutcome(status="error", reason=f"invalid configuration: {exc}",
-                          wall_s=time.perf_counter() - start)
-    try:
         return outcome_from_result(simulate(config, report=_StopReporter(stop)))
     except Cancelled:
         raise
+    except HallctlError as exc:
+        return SimOutcome(status="failure", reason=f"invalid configuration: {exc}",
+                          wall_s=time.perf_counter() - start)
     except Exception as exc:
         return SimOutcome(status="error", reason=f"{type(exc).__name__}: {exc}",
                           wall_s=time.perf_counter() - start)

@@ -25,6 +25,8 @@ def generate(
     resume: Annotated[bool, typer.Option("--resume", help="Continue a campaign (the default behaviour: "
                                          "finished indices are never redone).")] = True,
     force: Annotated[bool, typer.Option("--force", help="Move aside a campaign of another configuration.")] = False,
+    repair: Annotated[bool, typer.Option("--repair", help="Move unreadable shards to raw/damaged/ and simulate "
+                                         "their indices again (default: stop and name them).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run",
                                           help="Print the priors and a few draws; simulate nothing.")] = False,
     status_file: Annotated[Path | None, typer.Option("--status-file", help="Also write the progress line "
@@ -47,11 +49,12 @@ def generate(
         _print_dry_run(project)
         return
     reporter = RichReporter(quiet=quiet, status_file=status_file)
-    summary = command.run(project, force=force, report=reporter)
+    summary = command.run(project, force=force, repair=repair, report=reporter)
     failed = ", ".join(f"{k}: {v}" for k, v in summary.failures.items()) or "none"
+    errors = f", errors (retried on resume) {summary.num_errors}" if summary.errors else ""
     err.print(f"[green]done[/green]: {summary.num_sims} simulations in {summary.raw_dir} "
-              f"({summary.already_done} earlier, {summary.ran} now: {summary.successes} ok, failures {failed}; "
-              f"{summary.sims_per_s:.3g} sims/s on {summary.threads} threads)", soft_wrap=True)
+              f"({summary.already_done} earlier, {summary.ran} now: {summary.successes} ok, failures {failed}"
+              f"{errors}; {summary.sims_per_s:.3g} sims/s on {summary.threads} threads)", soft_wrap=True)
 
 
 def _print_dry_run(project: Project) -> None:

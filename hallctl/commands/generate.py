@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hallctl.commands.common import provenance
-from hallctl.errors import ProjectError
+from hallctl.errors import CampaignError, ProjectError
 from hallctl.generate.campaign import CampaignSummary, campaign_identity, dry_run, run_campaign
 from hallctl.generate.plan import CampaignPlan
 from hallctl.jobs import SimJob
@@ -62,8 +62,20 @@ def dry_run_lines(project: Project, n: int = 3) -> list[str]:
     return lines
 
 
-def run(project: Project, *, force: bool = False, report: Reporter | None = None) -> CampaignSummary:
-    """Run (or continue) the project's campaign until ``generate.num_sims`` are finished."""
+def run(project: Project, *, force: bool = False, repair: bool = False,
+        report: Reporter | None = None) -> CampaignSummary:
+    """Run (or continue) the project's campaign until ``generate.num_sims`` are finished.
+
+    Raises:
+        CampaignError: more than ``generate.max_error_fraction`` of the simulations run raised errors.
+    """
     g = project.generate
-    return run_campaign(campaign_plan(project), g, raw_dir(project), campaign_identity(project.to_dict()),
-                        provenance=provenance(project, seed=g.seed, command="generate"), force=force, report=report)
+    summary = run_campaign(campaign_plan(project), g, raw_dir(project), campaign_identity(project.to_dict()),
+                           provenance=provenance(project, seed=g.seed, command="generate"), force=force,
+                           repair=repair, report=report)
+    if summary.ran and summary.num_errors > g.max_error_fraction * summary.ran:
+        worst = max(summary.errors, key=summary.errors.__getitem__)
+        raise CampaignError(f"{summary.num_errors} of the {summary.ran} simulations run raised errors (most: "
+                            f"'{worst}'); the rest are saved in {summary.raw_dir}. Fix the cause and run the same "
+                            "command again to retry them, or raise generate.max_error_fraction")
+    return summary

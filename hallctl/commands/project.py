@@ -12,6 +12,7 @@ from typing import Any
 
 import tomli_w
 
+from hallctl.atomic import atomic_write
 from hallctl.errors import ProjectError
 from hallctl.project import SECTIONS, Project
 
@@ -78,7 +79,6 @@ def write_project_file(path: str | Path, *, project: Project | None = None, forc
     if target.exists() and not force:
         raise ProjectError(f"{target} already exists; pass --force to overwrite it")
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(render_project(project or Project()), encoding="utf-8")
-    tmp.replace(target)
+    with atomic_write(target) as tmp:
+        tmp.write_text(render_project(project or Project()), encoding="utf-8")
     return target

@@ -2,9 +2,9 @@
 
 Every file carries, as root attributes, ``hallctl_kind`` (what it holds), ``hallctl_schema``
 (the schema version of that kind) and ``provenance`` (JSON: hallctl version, resolved project,
-seed, creation time, git commit). Writers go through :func:`atomic_write`: the file is written
-under a temporary name in the same folder, flushed and renamed on success, so a killed process
-never leaves a half-written file under the final name. The file kinds are in
+seed, creation time, git commit). Writers go through :func:`atomic_write` (:mod:`hallctl.atomic`):
+the file is written under a temporary name in the same folder, flushed to disk and renamed on
+success, so a killed process never leaves a half-written file under the final name. The file kinds are in
 :mod:`hallctl.data.store`.
 """
 
@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -24,6 +21,7 @@ import h5py
 import numpy as np
 
 from hallctl import __version__
+from hallctl.atomic import atomic_write
 from hallctl.errors import DataError
 
 __all__ = [
@@ -42,20 +40,6 @@ __all__ = [
 SCHEMA_VERSIONS = {"raw-shard": 1, "dataset": 1, "simulation": 1, "samples": 1}
 STR = h5py.string_dtype()
 """The HDF5 type of variable-length strings."""
-
-
-@contextmanager
-def atomic_write(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` when the block succeeds."""
-    final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-    try:
-        yield tmp
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 @lru_cache(maxsize=1)

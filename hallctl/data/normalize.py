@@ -35,8 +35,8 @@ from hallctl.errors import DataError
 from hallctl.report import Reporter, resolve
 from hallctl.sections import NormalizeSection, SplitSection
 
-__all__ = ["NormalizeSummary", "build_rows", "denormalize", "filter_reasons", "normalize_campaign", "normalize_tensor",
-           "raw_shards"]
+__all__ = ["NormalizeSummary", "build_rows", "denormalize", "filter_reasons", "latest_records", "normalize_campaign",
+           "normalize_tensor", "raw_shards"]
 
 SCALAR_UNITS = {
     "anode_mass_flow_rate_kg_s": "kg/s", "discharge_voltage_v": "V", "magnetic_field_scale": "",
@@ -246,6 +246,22 @@ def _mean_std(moments: _Moments, spec: RowSpec, target_std: float, norm_from: Pa
     return mean, np.where(constant, 1.0, raw_std) / target_std
 
 
+def latest_records(shards: list[Path]) -> list[np.ndarray]:
+    """Per shard, which records are the latest of their index: a retried simulation (an "error" that
+    ``generate`` ran again) has a later record in a later shard, which supersedes the earlier one."""
+    where: dict[int, tuple[int, int]] = {}
+    sizes = []
+    for k, path in enumerate(shards):
+        index = read_raw_shard(path, load_series=False).index
+        sizes.append(len(index))
+        for j, i in enumerate(index):
+            where[int(i)] = (k, j)
+    masks = [np.zeros(n, dtype=bool) for n in sizes]
+    for k, j in where.values():
+        masks[k][j] = True
+    return masks
+
+
 def normalize_campaign(shards: list[Path], output: Path, cfg: NormalizeSection, split: SplitSection, *,
                        average_start_fraction: float, provenance: dict[str, Any], norm_from: Path | None = None,
                        report: Reporter | None = None) -> NormalizeSummary:
@@ -278,13 +294,14 @@ def normalize_campaign(shards: list[Path], output: Path, cfg: NormalizeSection, 
     keep_masks: list[np.ndarray] = []
     total = fitted = 0
     sp = split
+    latest = latest_records(shards)
     with report.progress("normalize: statistics", total=len(shards), unit="shards") as bar:
-        for path in shards:
+        for path, current in zip(shards, latest, strict=True):
             rec = read_raw_shard(path, load_series=cfg.psd_bins > 0)
-            total += len(rec)
-            ok = np.array([s == "success" for s in rec.status], dtype=bool)
-            for s, r in zip(rec.status, rec.reason, strict=True):
-                if s != "success":
+            total += int(current.sum())
+            ok = current & np.array([s == "success" for s in rec.status], dtype=bool)
+            for s, r, c in zip(rec.status, rec.reason, current, strict=True):
+                if c and s != "success":
                     failed[f"{s}: {r.split(' at t=')[0][:60]}"] += 1
             reasons = filter_reasons(rec, cfg)
             keep = ok & np.array([r == "" for r in reasons], dtype=bool)

@@ -4,6 +4,11 @@ Layout under ``<data>/raw/``: ``campaign.json`` (the campaign's identity: the co
 determines its results) and ``shard-NNNNN.h5`` files. The open shard is rewritten atomically after
 every finished simulation, so Ctrl-C or a kill loses only simulations in flight; re-running the
 same command continues to N without redoing finished indices.
+
+An outcome is final when it is a "success" or a "failure" (a diverging simulation, or parameters the
+solver refuses: data too). An "error" (an exception: a bug, memory) is recorded and retried when
+the campaign resumes; the retry's record, in a later shard, supersedes it. One campaign writes a
+folder at a time (the lock ``<data>/.raw.lock``).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from hallctl.errors import DataError
 from hallctl.generate.plan import CampaignPlan, draw_job, sim_config_for
 from hallctl.generate.records import to_records
 from hallctl.jobs import RECORD_FIELDS, SimJob, SimOutcome
+from hallctl.lock import folder_lock
 from hallctl.report import Reporter, resolve
 from hallctl.sections import PARAMETER_NAMES, GenerateSection
 
@@ -44,10 +50,15 @@ class CampaignSummary:
     already_done: int
     ran: int
     successes: int
-    failures: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)  # final: diverged or refused, by reason
+    errors: dict[str, int] = field(default_factory=dict)  # exceptions, by reason: retried on resume
     wall_s: float = 0.0
     threads: int = 1
     interrupted: bool = False
+
+    @property
+    def num_errors(self) -> int:
+        return sum(self.errors.values())
 
     @property
     def sims_per_s(self) -> float:
@@ -104,19 +115,36 @@ def _claim_directory(directory: Path, ident: dict[str, Any], force: bool) -> Non
         tmp.write_text(json.dumps(ident, indent=2, sort_keys=True))
 
 
-def scan_raw(directory: Path) -> tuple[dict[int, str], list[Path]]:
-    """Finished indices (index → status) and the shard files of a raw directory."""
+def scan_raw(directory: Path, *, repair: bool = False, report: Reporter | None = None
+             ) -> tuple[dict[int, str], list[Path]]:
+    """Finished indices (index → status of its latest record) and the shard files of a raw directory.
+
+    Records with status "error" do not count as finished (they are retried).
+
+    Raises:
+        DataError: a shard cannot be read (unless ``repair``: it is then moved to ``damaged/``).
+    """
     done: dict[int, str] = {}
     shards = sorted(directory.glob("shard-*.h5"))
+    readable = []
     for path in shards:
         try:
             with h5py.File(path, "r") as f:
                 statuses = [s.decode() if isinstance(s, bytes) else str(s) for s in f["status"][()]]
-                for i, s in zip(f["index"][()], statuses, strict=True):
-                    done[int(i)] = s
-        except (OSError, KeyError):
-            continue  # an unreadable file is not a finished simulation
-    return done, shards
+                indices = [int(i) for i in f["index"][()]]
+        except (OSError, KeyError, ValueError) as exc:
+            if not repair:
+                raise DataError(f"raw shard {path} cannot be read ({type(exc).__name__}); pass --repair to move "
+                                "it aside and simulate its indices again") from None
+            aside = directory / "damaged" / path.name
+            aside.parent.mkdir(exist_ok=True)
+            path.rename(aside)
+            resolve(report).warn(f"moved the unreadable shard {path.name} to {aside}; its simulations run again")
+            continue
+        readable.append(path)
+        for i, status in zip(indices, statuses, strict=True):
+            done[i] = status
+    return {i: s for i, s in done.items() if s != "error"}, readable
 
 
 def _clean_temporaries(directory: Path) -> None:
@@ -172,7 +200,8 @@ def dry_run(plan: CampaignPlan, n: int = 5) -> list[SimJob]:
 
 
 def run_campaign(plan: CampaignPlan, settings: GenerateSection, directory: Path, ident: dict[str, Any], *,
-                 provenance: dict[str, Any], force: bool = False, report: Reporter | None = None) -> CampaignSummary:
+                 provenance: dict[str, Any], force: bool = False, repair: bool = False,
+                 report: Reporter | None = None) -> CampaignSummary:
     """Run (or continue) the campaign in ``directory`` until ``settings.num_sims`` are finished.
 
     Args:
@@ -182,9 +211,11 @@ def run_campaign(plan: CampaignPlan, settings: GenerateSection, directory: Path,
         ident: :func:`campaign_identity` of the configuration; another campaign's folder is refused.
         provenance: the record stored in every shard.
         force: move a different campaign's folder aside instead of refusing.
+        repair: move unreadable shards aside (their indices run again) instead of stopping.
 
     Raises:
-        DataError: the data directory holds a different campaign (unless ``force``).
+        DataError: the data directory holds a different campaign (unless ``force``), another process
+            is writing it, or a shard cannot be read (unless ``repair``).
         BackendError: the julia backend was asked for on a machine without Julia.
         KeyboardInterrupt: after saving every finished simulation.
     """
@@ -195,9 +226,17 @@ def run_campaign(plan: CampaignPlan, settings: GenerateSection, directory: Path,
         from hallctl.backends.julia import check_backend
 
         check_backend()  # fails fast, before touching the data directory
+    with folder_lock(directory.with_name(f".{directory.name}.lock"), "hallctl generate"):
+        return _run_locked(plan, g, directory, ident, provenance=provenance, force=force, repair=repair,
+                           threads=threads, report=report)
+
+
+def _run_locked(plan: CampaignPlan, g: GenerateSection, directory: Path, ident: dict[str, Any], *,
+                provenance: dict[str, Any], force: bool, repair: bool, threads: int,
+                report: Reporter) -> CampaignSummary:
     _claim_directory(directory, ident, force)
     _clean_temporaries(directory)
-    done, shards = scan_raw(directory)
+    done, shards = scan_raw(directory, repair=repair, report=report)
     todo = [i for i in range(g.num_sims) if i not in done]
     summary = CampaignSummary(raw_dir=directory, num_sims=g.num_sims, already_done=g.num_sims - len(todo),
                               ran=0, successes=0, threads=threads)
@@ -212,6 +251,7 @@ def run_campaign(plan: CampaignPlan, settings: GenerateSection, directory: Path,
     jobs = sorted((draw_job(plan, i) for i in todo),
                   key=lambda job: -job.params["discharge_voltage_v"])
     failures: Counter[str] = Counter()
+    errors: Counter[str] = Counter()
     stop = threading.Event()
     start = time.perf_counter()
     if g.backend == "julia":
@@ -230,9 +270,9 @@ def run_campaign(plan: CampaignPlan, settings: GenerateSection, directory: Path,
                 if outcome.status == "success":
                     summary.successes += 1
                 else:
-                    failures[_reason_class(outcome.reason)] += 1
+                    (errors if outcome.status == "error" else failures)[_reason_class(outcome.reason)] += 1
                 elapsed = time.perf_counter() - start
-                fields = {"ok": summary.successes, "failed": summary.ran - summary.successes,
+                fields = {"ok": summary.successes, "failed": sum(failures.values()), "errors": sum(errors.values()),
                           "sims/s": summary.ran / elapsed}
                 fields.update({k[:24]: v for k, v in failures.most_common(3)})
                 bar.advance(1, **fields)
@@ -243,7 +283,7 @@ def run_campaign(plan: CampaignPlan, settings: GenerateSection, directory: Path,
         raise
     finally:
         summary.wall_s = time.perf_counter() - start
-        summary.failures = dict(failures)
+        summary.failures, summary.errors = dict(failures), dict(errors)
     return summary
 
 

@@ -9,12 +9,12 @@ leaves half a checkpoint. ``metrics.csv`` gets one row per validation.
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from hallctl.atomic import replace_durably
 from hallctl.errors import ModelError
 from hallctl.model.io import atomic_path
 from hallctl.model.settings import ModelConfig
@@ -31,7 +31,7 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> Path:
     tmp = atomic_path(path)
     try:
         torch.save({"format": FORMAT, **state}, tmp)
-        os.replace(tmp, path)
+        replace_durably(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path

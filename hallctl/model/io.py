@@ -12,7 +12,6 @@ training data's covariance (``hallctl.model.moments``) that guidance uses. Write
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from hallctl import __version__
+from hallctl.atomic import replace_durably
 from hallctl.errors import ModelError
 from hallctl.model.build import build_precond
 from hallctl.model.control import ControlTemplate
@@ -85,7 +85,7 @@ def write_tensors(path: Path, tensors: dict[str, torch.Tensor], record: dict[str
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     try:
         save_file(tensors, str(tmp), metadata={KEY: json.dumps(record)})
-        os.replace(tmp, path)
+        replace_durably(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path

@@ -90,6 +90,32 @@ def test_atomic_write_leaves_nothing_on_error(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_every_writer_syncs_the_file_and_its_folder(tmp_path, monkeypatch):
+    """atomic_write, checkpoints and model files fsync the temporary file before the rename, then the folder."""
+    import torch
+
+    from hallctl.model.checkpoint import load_checkpoint, save_checkpoint
+    from hallctl.model.io import write_tensors
+
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with atomic_write(tmp_path / "a.txt") as tmp:
+        tmp.write_text("x")
+    save_checkpoint(tmp_path / "ck" / "state.pt", {"step": 3})
+    write_tensors(tmp_path / "w.safetensors", {"w": torch.ones(2)}, {"format": "test"})
+    names = [os.path.basename(p) for p in synced]
+    assert len(names) == 6 and names[1::2] == [tmp_path.name, "ck", tmp_path.name], names
+    assert all("tmp" in n for n in names[0::2]), names  # the temporary file, before its rename
+    assert (tmp_path / "a.txt").read_text() == "x" and load_checkpoint(tmp_path / "ck" / "state.pt", "cpu")["step"] == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "ck", "w.safetensors"]
+
+
 def test_killed_writer_leaves_no_file_under_final_name(tmp_path):
     """A process killed in the middle of a write leaves only a temporary file, never the final one."""
     target = tmp_path / "big.h5"

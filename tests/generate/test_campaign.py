@@ -13,7 +13,7 @@ import pytest
 
 from hallctl.commands import generate as campaign
 from hallctl.data.store import read_raw_shard
-from hallctl.errors import DataError
+from hallctl.errors import CampaignError, DataError
 from hallctl.generate.plan import draw_job
 from hallctl.jobs import derive_seed
 from hallctl.project import load_project
@@ -90,13 +90,75 @@ def test_failures_are_kept_with_parameters_and_reason(tmp_path):
     project = load_project(write_tiny_project(tmp_path), [
         "generate.num_sims=2", 'generate.params.anom_scale={dist="fixed", value=-1.0}'])
     summary = campaign.run(project)
-    assert summary.successes == 0 and sum(summary.failures.values()) == 2
+    assert summary.successes == 0 and sum(summary.failures.values()) == 2 and not summary.errors
     recs = _records(project)
-    assert all(s == "error" for s, *_ in recs.values())
+    assert all(s == "failure" for s, *_ in recs.values())  # refused parameters are final, like divergence
     rec = read_raw_shard(next((project.data_dir / "raw").glob("shard-*.h5")))
     assert "invalid configuration" in rec.reason[0]
     assert np.all(rec.params[:, rec.param_names.index("anom_scale")] == -1.0)
     assert np.all(np.isnan(rec.fields))
+    assert campaign.run(project).ran == 0  # never retried
+
+
+def test_errors_fail_the_command_and_are_retried_on_resume(tmp_path, monkeypatch):
+    from hallctl.backends import native
+    from hallctl.data.normalize import latest_records
+
+    project = load_project(write_tiny_project(tmp_path), ["generate.num_sims=3", "simulation.duration_s=2e-4"])
+    real = native.simulate
+
+    def flaky(config, **kw):
+        if flaky.fail:
+            raise MemoryError("out of memory")
+        return real(config, **kw)
+
+    flaky.fail = True
+    monkeypatch.setattr(native, "simulate", flaky)
+    with pytest.raises(CampaignError, match=r"3 of the 3 simulations run raised errors \(most: 'MemoryError'\)"):
+        campaign.run(project)
+    assert [s for s, *_ in _records(project).values()] == ["error"] * 3
+    flaky.fail = False
+    summary = campaign.run(project)  # the same command again: only the errors run
+    assert summary.ran == 3 and summary.successes + sum(summary.failures.values()) == 3 and not summary.errors
+    shards = sorted((project.data_dir / "raw").glob("shard-*.h5"))
+    assert [m.tolist() for m in latest_records(shards)] == [[False] * 3, [True] * 3]  # the retries supersede
+    tolerant = load_project(project.source, ["generate.num_sims=4", "simulation.duration_s=2e-4",
+                                             "generate.max_error_fraction=1.0"])
+    flaky.fail = True
+    assert campaign.run(tolerant).num_errors == 1  # tolerated: saved, reported, retried next time
+
+
+def test_one_writer_per_campaign_folder(tmp_path):
+    import json
+    import socket
+
+    project = load_project(write_tiny_project(tmp_path), ["generate.num_sims=1", "simulation.duration_s=2e-4"])
+    lock = project.data_dir / ".raw.lock"
+    lock.parent.mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock.write_text(json.dumps({"pid": holder.pid, "host": socket.gethostname(), "command": "hallctl generate",
+                                    "started": "2026-12-01 08:00:00"}))
+        with pytest.raises(DataError, match=rf"in use by hallctl generate \(pid {holder.pid} on "):
+            campaign.run(project)
+        assert not (project.data_dir / "raw").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert campaign.run(project).ran == 1  # the holder is gone: a stale lock is taken over
+    assert not lock.exists()  # and released
+
+
+def test_an_unreadable_shard_stops_generate_or_is_moved_aside(tmp_path):
+    project = load_project(write_tiny_project(tmp_path), ["generate.num_sims=2", "simulation.duration_s=2e-4"])
+    campaign.run(project)
+    raw = project.data_dir / "raw"
+    shard = next(raw.glob("shard-*.h5"))
+    shard.write_bytes(shard.read_bytes()[:500])  # truncated
+    with pytest.raises(DataError, match=rf"raw shard {shard} cannot be read .*--repair"):
+        campaign.run(project)
+    summary = campaign.run(project, repair=True)
+    assert summary.ran == 2 and (raw / "damaged" / shard.name).is_file()
 
 
 def test_kill_loses_only_simulations_in_flight(tmp_path):
