@@ -3,15 +3,20 @@
 The writer (:func:`to_hallthruster_input`) is the julia backend's wire format, so HallThruster.jl
 (v0.21) runs the same configuration the native solver would.
 
-Accepts upstream's run-file layout (``{"config": {...}, "simulation": {...}, "postprocess":
-{...}}``, as in its ``test/regression/*.json`` and in the ``config``/``simulation`` keys of its
-serialized outputs). Model names are spelled as upstream spells them. Anything this simulator
-does not implement (another gas, an uneven grid, a circuit, a current controller, …) raises
-:class:`hallctl.errors.SimulationInputError` naming the option.
+Reads what HallThruster.jl v0.21.6 reads: the run-file layout (``{"config": {...}, "simulation":
+{...}, "postprocess": {...}}``, as in its ``test/regression/*.json`` and in its serialized outputs),
+also inside the ``{"input": {...}}`` wrapper of its output files; the legacy single-propellant keys
+(``propellant``, ``anode_mass_flow_rate``, ``ncharge``, ``neutral_velocity``, …); the neutral
+velocity from the temperature when only that is given. Model names are spelled as upstream spells
+them. A key upstream does not know, and anything this simulator does not implement (another gas,
+an uneven grid, a circuit, a current controller, …), raises
+:class:`hallctl.errors.SimulationInputError` naming it: an input never runs different physics
+silently.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from pathlib import Path
@@ -20,6 +25,7 @@ from typing import Any
 from hallctl.errors import SimulationInputError
 from hallctl.sim.anomalous import GaussianBohm, LogisticPressureShift, MultiLogBohm, NoAnom, TwoZoneBohm
 from hallctl.sim.config import SimConfig
+from hallctl.sim.constants import K_B, M_XE
 from hallctl.sim.thruster import Thruster, load_bfield_csv
 from hallctl.sim.walls import ConstantSheathPotential, NoWallLosses, WallSheath
 
@@ -28,6 +34,28 @@ __all__ = ["config_from_dict", "load_hallthruster_json", "to_hallthruster_input"
 _CONDUCTIVITY = {"Braginskii": "braginskii", "Mitchner": "mitchner", "LANDMARK_conductivity": "landmark",
                  "LANDMARK": "landmark"}
 _REACTIONS = {"Lookup": "lookup", "Landmark": "landmark", "LANDMARK": "landmark"}
+_XENON = ("Xenon", "Xe")
+
+# the keys HallThruster.jl v0.21.6 accepts in each block (Config, the simulation keywords, postprocess,
+# Propellant); its keyword constructors refuse any other
+_KNOWN_KEYS = {
+    "config": {"thruster", "domain", "discharge_voltage", "propellants", "anom_model", "wall_loss_model",
+               "conductivity_model", "ionization_model", "excitation_model", "electron_neutral_model",
+               "electron_ion_collisions", "ion_wall_losses", "solve_plume", "reconstruct",
+               "apply_thrust_divergence_correction", "background_pressure_Torr", "background_temperature_K",
+               "neutral_ingestion_multiplier", "electron_plume_loss_scale", "magnetic_field_scale", "anode_Tev",
+               "cathode_Tev", "min_Te", "implicit_energy", "transition_length", "anode_boundary_condition",
+               "anom_smoothing_iters", "initial_condition", "filter_circuit", "propellant_config",
+               "reaction_rate_directories", "cathode_coupling_voltage", "LANDMARK",
+               # legacy single-propellant keys
+               "propellant", "anode_mass_flow_rate", "ncharge", "neutral_velocity", "neutral_temperature_K",
+               "ion_temperature_K"},
+    "simulation": {"dt", "duration", "num_save", "grid", "ncells", "adaptive", "CFL", "min_dt", "max_dt",
+                   "max_small_steps", "current_control", "print_errors", "verbose"},
+    "postprocess": {"output_file", "average_start_time", "save_time_resolved"},
+    "propellant": {"gas", "flow_rate_kg_s", "velocity_m_s", "temperature_K", "ion_temperature_K", "max_charge",
+                   "allowed_charges"},
+}
 
 
 def load_hallthruster_json(path: str | Path) -> SimConfig:
@@ -50,6 +78,29 @@ def load_hallthruster_json(path: str | Path) -> SimConfig:
     if not isinstance(data, dict):
         raise SimulationInputError(f"HallThruster JSON {path}: top level must be an object")
     return config_from_dict(data, base_dir=path.parent)
+
+
+def _check_keys(block: dict, kind: str, where: str) -> None:
+    """SimulationInputError naming the keys of ``block`` that HallThruster.jl does not accept."""
+    unknown = sorted(k for k in block if k not in _KNOWN_KEYS[kind])
+    if unknown:
+        hints = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, _KNOWN_KEYS[kind], 1))
+                 else repr(k) for k in unknown]
+        raise SimulationInputError(f"{where}: unknown key(s) {', '.join(hints)}; HallThruster.jl v0.21.6 would "
+                                   "refuse them too: remove or correct them")
+
+
+def _neutral_velocity(velocity: Any, temperature: Any) -> tuple[float, float]:
+    """(u_n, T_n) as upstream's Propellant sets them: 150 m/s and 500 K when neither is given; 500 K
+    beside a given velocity; u_n = ¼ √(8 k T / (π m)), the one-way thermal flux speed, from a
+    temperature alone."""
+    if velocity is None and temperature is None:
+        return 150.0, 500.0
+    if temperature is None:
+        return float(velocity), 500.0
+    if velocity is None:
+        return 0.25 * math.sqrt(8.0 * K_B * float(temperature) / (math.pi * M_XE)), float(temperature)
+    return float(velocity), float(temperature)
 
 
 def _get(d: dict, key: str, default: Any = None) -> Any:
@@ -124,8 +175,9 @@ def _propellant_settings(cfg: dict) -> dict[str, Any]:
         if len(props) != 1:
             raise SimulationInputError(f"config.propellants: exactly one propellant is supported, got {len(props)}")
         p = props[0]
+        _check_keys(p, "propellant", "config.propellants[0]")
         gas = p.get("gas", "Xenon")
-        if gas not in ("Xenon", "Xe"):
+        if gas not in _XENON:
             raise SimulationInputError(f"config.propellants[0].gas = {gas!r} is not supported; allowed: 'Xenon'")
         kw["anode_mass_flow_rate_kg_s"] = float(p["flow_rate_kg_s"])
         if "allowed_charges" in p:
@@ -136,19 +188,23 @@ def _propellant_settings(cfg: dict) -> dict[str, Any]:
             kw["max_charge"] = len(charges)
         else:
             kw["max_charge"] = int(_get(p, "max_charge", 1))
-        kw["neutral_velocity_m_s"] = float(_get(p, "velocity_m_s", 150.0))
-        kw["neutral_temperature_K"] = float(_get(p, "temperature_K", 500.0))
+        kw["neutral_velocity_m_s"], kw["neutral_temperature_K"] = _neutral_velocity(p.get("velocity_m_s"),
+                                                                                     p.get("temperature_K"))
         kw["ion_temperature_K"] = float(_get(p, "ion_temperature_K", 1000.0))
     else:
         # legacy single-propellant keys
+        gas = cfg.get("propellant", "Xenon")
+        name = gas.get("name", gas.get("short_name")) if isinstance(gas, dict) else gas
+        if name not in _XENON:
+            raise SimulationInputError(f"config.propellant = {name!r} is not supported; allowed: 'Xenon' (other "
+                                       "gases are not implemented yet)")
         kw["anode_mass_flow_rate_kg_s"] = float(_get(cfg, "anode_mass_flow_rate", 5e-6))
         if "ncharge" in cfg:
             kw["max_charge"] = int(cfg["ncharge"])
-        for src, dst in (("neutral_velocity", "neutral_velocity_m_s"),
-                         ("neutral_temperature_K", "neutral_temperature_K"),
-                         ("ion_temperature_K", "ion_temperature_K")):
-            if cfg.get(src) is not None:
-                kw[dst] = float(cfg[src])
+        kw["neutral_velocity_m_s"], kw["neutral_temperature_K"] = _neutral_velocity(cfg.get("neutral_velocity"),
+                                                                                     cfg.get("neutral_temperature_K"))
+        if cfg.get("ion_temperature_K") is not None:
+            kw["ion_temperature_K"] = float(cfg["ion_temperature_K"])
     return kw
 
 
@@ -243,7 +299,9 @@ def _numerics_settings(cfg: dict, sim: dict, post: dict) -> dict[str, Any]:
             kw[dst] = conv(sim[src])
     t_avg = post.get("average_start_time")
     if t_avg is not None and float(t_avg) >= 0 and math.isfinite(float(t_avg)):
-        kw["average_start_time_s"] = float(t_avg)
+        # upstream averages every frame when the start lies past the last one
+        duration = float(sim.get("duration", math.inf))
+        kw["average_start_time_s"] = float(t_avg) if float(t_avg) <= duration else 0.0
     return kw
 
 
@@ -254,9 +312,16 @@ def config_from_dict(data: dict, *, base_dir: Path | str = ".") -> SimConfig:
         SimulationInputError: an unsupported option or value.
     """
     base_dir = Path(base_dir)
+    data = data.get("input", data)  # the wrapper of upstream's output files
+    if not isinstance(data, dict):
+        raise SimulationInputError("input: must be an object with config, simulation and postprocess")
     cfg = data.get("config", data)
-    sim = data.get("simulation", {})
+    sim = data.get("simulation", {}) or {}
     post = data.get("postprocess", {}) or {}
+    if "config" in data:
+        _check_keys(cfg, "config", "config")
+    _check_keys(sim, "simulation", "simulation")
+    _check_keys(post, "postprocess", "postprocess")
     kw: dict[str, Any] = {}
     if "thruster" not in cfg:
         raise SimulationInputError("config.thruster: missing")

@@ -119,6 +119,44 @@ def test_json_unsupported_options(tmp_path, path, value, match):
         load_hallthruster_json(_write(tmp_path, data))
 
 
+def test_json_reads_what_upstream_reads(tmp_path):
+    """The output-file wrapper, legacy propellant keys, the velocity from a temperature, a late averaging start."""
+    wrapped = {"input": {**json.loads(json.dumps(BASE)), "postprocess": {"average_start_time": 5e-3}}}
+    cfg = load_hallthruster_json(_write(tmp_path, wrapped))
+    assert cfg.num_cells == 50 and cfg.max_charge == 2
+    assert cfg.average_start_time_s == 0.0  # past the 1 ms run: upstream averages every frame
+    assert (cfg.neutral_velocity_m_s, cfg.neutral_temperature_K) == (150.0, 500.0)  # neither given
+    data = json.loads(json.dumps(BASE))
+    data["config"]["propellants"][0]["temperature_K"] = 300.0
+    cfg = load_hallthruster_json(_write(tmp_path, data))
+    assert cfg.neutral_velocity_m_s == pytest.approx(55.0, abs=0.05)  # ¼ √(8kT/(πm)) at 300 K
+    assert cfg.neutral_temperature_K == 300.0
+    legacy = json.loads(json.dumps(BASE))
+    del legacy["config"]["propellants"]
+    legacy["config"].update({"propellant": "Xenon", "anode_mass_flow_rate": 3e-6, "ncharge": 3,
+                             "neutral_temperature_K": 300.0})
+    cfg = load_hallthruster_json(_write(tmp_path, legacy))
+    assert cfg.anode_mass_flow_rate_kg_s == 3e-6 and cfg.max_charge == 3
+    assert cfg.neutral_velocity_m_s == pytest.approx(55.0, abs=0.05)
+    legacy["config"]["neutral_velocity"] = 200.0
+    assert load_hallthruster_json(_write(tmp_path, legacy)).neutral_velocity_m_s == 200.0
+    legacy["config"]["propellant"] = "Krypton"
+    with pytest.raises(SimulationInputError, match=r"^config.propellant = 'Krypton' is not supported"):
+        load_hallthruster_json(_write(tmp_path, legacy))
+
+
+@pytest.mark.parametrize(("block", "key", "message"), [
+    ("config", "discharge_votlage", r"config: unknown key\(s\) 'discharge_votlage' \(did you mean 'discharge_voltage'"),
+    ("simulation", "ncell", r"simulation: unknown key\(s\) 'ncell' \(did you mean 'ncells'"),
+    ("postprocess", "average_start", r"postprocess: unknown key\(s\) 'average_start'"),
+])
+def test_json_unknown_keys_are_named(tmp_path, block, key, message):
+    data = json.loads(json.dumps(BASE))
+    data.setdefault(block, {})[key] = 1
+    with pytest.raises(SimulationInputError, match=message):
+        load_hallthruster_json(_write(tmp_path, data))
+
+
 def test_json_missing_and_invalid(tmp_path):
     with pytest.raises(SimulationInputError, match="not found"):
         load_hallthruster_json(tmp_path / "missing.json")
