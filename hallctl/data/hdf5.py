@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -109,11 +111,13 @@ def stamp(f: h5py.File, kind: str, provenance: dict[str, Any] | None) -> None:
     write_json_attr(f, "provenance", provenance or make_provenance())
 
 
-def open_checked(path: str | Path, kind: str, *, hint: str = "") -> h5py.File:
-    """Open ``path`` read-only and check it holds ``kind`` with a readable schema.
+@contextmanager
+def open_checked(path: str | Path, kind: str, *, hint: str = "") -> Iterator[h5py.File]:
+    """Open ``path`` read-only, check it holds ``kind`` with a readable schema, and yield it; an
+    error while reading it (a missing or mistyped member: a damaged file) becomes a DataError.
 
     Raises:
-        DataError: missing file, not HDF5, another kind, or a newer schema.
+        DataError: missing file, not HDF5, another kind, a newer schema, or damaged content.
     """
     p = Path(path)
     if not p.is_file():
@@ -122,17 +126,26 @@ def open_checked(path: str | Path, kind: str, *, hint: str = "") -> h5py.File:
         f = h5py.File(p, "r")
     except OSError:
         raise DataError(f"{p} is not an HDF5 file written by hallctl") from None
-    found = f.attrs.get("hallctl_kind")
-    if found != kind:
-        f.close()
-        what = f"a '{found}' file" if found else "not a hallctl file"
-        raise DataError(f"{p} is {what}, expected a '{kind}' file" + (f"; {hint}" if hint else ""))
-    schema = int(f.attrs.get("hallctl_schema", 0))
-    if schema > SCHEMA_VERSIONS[kind] or schema < 1:
-        f.close()
-        raise DataError(f"{p} has {kind} schema version {schema}, this hallctl reads version "
-                        f"{SCHEMA_VERSIONS[kind]}; upgrade hallctl or regenerate the file")
-    return f
+    with f:
+        found = f.attrs.get("hallctl_kind")
+        if isinstance(found, bytes):
+            found = found.decode(errors="replace")
+        if found != kind:
+            what = f"a '{found}' file" if found else "not a hallctl file"
+            raise DataError(f"{p} is {what}, expected a '{kind}' file" + (f"; {hint}" if hint else ""))
+        try:
+            schema = int(f.attrs.get("hallctl_schema", 0))
+        except (TypeError, ValueError):
+            schema = 0
+        if schema > SCHEMA_VERSIONS[kind] or schema < 1:
+            raise DataError(f"{p} has {kind} schema version {schema}, this hallctl reads version "
+                            f"{SCHEMA_VERSIONS[kind]}; upgrade hallctl or regenerate the file")
+        try:
+            yield f
+        except (KeyError, ValueError, TypeError, IndexError, AttributeError, OSError) as exc:
+            detail = str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__
+            raise DataError(f"{p} is damaged or incomplete ({detail}); regenerate it"
+                            + (f" ({hint})" if hint else "")) from None
 
 
 def strings(values: Any) -> np.ndarray:
