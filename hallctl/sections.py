@@ -14,8 +14,10 @@ from typing import Any
 from hallctl.priors import Prior
 
 __all__ = [
+    "FIXED_ANOM_MODELS",
     "PARAMETER_NAMES",
     "SECTIONS",
+    "SIMULATION_KEYS_V2",
     "ConditioningSection",
     "EvaluateSection",
     "GenerateSection",
@@ -74,6 +76,16 @@ class ThrusterSection:
     bfield_csv: str = opt("", "B-field CSV with columns z [m], B [T] (custom thrusters)")
 
 
+#: Anomalous models of [simulation] anom_model, with the number of anom_params each takes (None: any even
+#: number, K positions then K coefficients).
+FIXED_ANOM_MODELS: dict[str, int | None] = {"profile": 0, "TwoZoneBohm": 2, "Bohm": 1, "GaussianBohm": 4,
+                                            "MultiLogBohm": None, "none": 0}
+#: [simulation] keys added after campaigns existed: at their defaults they leave a campaign's identity unchanged.
+SIMULATION_KEYS_V2 = ("anom_model", "anom_params", "pressure_shift", "background_pressure_Torr",
+                      "background_temperature_K", "solve_plume", "landmark", "anode_boundary_condition",
+                      "reaction_model")
+
+
 @dataclass(frozen=True)
 class SimulationSection:
     """One simulation: physics and numerics (the base of every campaign simulation)."""
@@ -112,6 +124,23 @@ class SimulationSection:
     perturbation_length: float = opt(1.0, "GP correlation length, in channel lengths", min=0.0,
                                      exclusive_min=True)
     profile_points_per_cell: int = opt(2, "anomalous-profile nodes per grid cell", min=1)
+    anom_model: str = opt("profile", "anomalous transport: profile (the six-parameter profile of the anom_* "
+                          "parameters with GP noise; the only model a campaign draws), TwoZoneBohm, Bohm, "
+                          "GaussianBohm, MultiLogBohm or none", choices=list(FIXED_ANOM_MODELS))
+    anom_params: list[float] = opt([], "parameters of a fixed anom_model: TwoZoneBohm [c1, c2]; Bohm [c]; "
+                                   "GaussianBohm [hall_min, hall_max, center_m, width_m]; MultiLogBohm "
+                                   "[z_1 .. z_K, c_1 .. c_K] (K positions in m, then K coefficients)")
+    pressure_shift: list[float] = opt([], "LogisticPressureShift of the anomalous model: [z0, dz, pstar_Torr, "
+                                      "alpha] (empty: no shift)")
+    background_pressure_Torr: float = opt(0.0, "facility background pressure (neutrals ingested at the anode; "
+                                          "shifts the anomalous model with pressure_shift)", min=0.0)
+    background_temperature_K: float = opt(100.0, "background-gas temperature", min=0.0, exclusive_min=True)
+    solve_plume: bool = opt(False, "quasi-1D plume expansion beyond the channel exit")
+    landmark: bool = opt(False, "LANDMARK benchmark mode (its boundary and loss switches, docs/physics.md §15)")
+    anode_boundary_condition: str = opt("sheath", "anode boundary: sheath or dirichlet",
+                                        choices=["sheath", "dirichlet"])
+    reaction_model: str = opt("lookup", "ionization and excitation rates: lookup (xenon tables) or landmark",
+                              choices=["lookup", "landmark"])
     # the nominal operating point used by `hallctl simulate` when no --param is given
     anom_minimum: float = opt(0.05, "nominal anomalous profile: minimum (relative depth)", min=0.0)
     anom_width: float = opt(0.3, "nominal anomalous profile: width of the trough (z/L)", min=0.0,

@@ -70,6 +70,10 @@ def run(project: Project, *, force: bool = False, repair: bool = False,
         CampaignError: more than ``generate.max_error_fraction`` of the simulations run raised errors.
     """
     g = project.generate
+    if project.simulation.anom_model != "profile":
+        raise ProjectError(f"simulation.anom_model = '{project.simulation.anom_model}': a campaign draws the "
+                           "six-parameter profile from the anom_* priors; set anom_model = 'profile' (fixed models "
+                           "are for `hallctl simulate`)")
     summary = run_campaign(campaign_plan(project), g, raw_dir(project), campaign_identity(project.to_dict()),
                            provenance=provenance(project, seed=g.seed, command="generate"), force=force,
                            repair=repair, report=report)

@@ -33,7 +33,7 @@ from hallctl.generate.records import to_records
 from hallctl.jobs import RECORD_FIELDS, SimJob, SimOutcome
 from hallctl.lock import folder_lock
 from hallctl.report import Reporter, resolve
-from hallctl.sections import PARAMETER_NAMES, GenerateSection
+from hallctl.sections import PARAMETER_NAMES, SIMULATION_KEYS_V2, GenerateSection, SimulationSection
 
 __all__ = ["CampaignSummary", "campaign_identity", "dry_run", "run_campaign", "scan_raw"]
 
@@ -71,7 +71,9 @@ def campaign_identity(config: dict[str, Any]) -> dict[str, Any]:
     Args:
         config: the resolved project as plain data (``Project.to_dict()``).
     """
-    sim = {k: v for k, v in config["simulation"].items() if k not in _NOMINAL_KEYS}
+    defaults = SimulationSection()
+    sim = {k: v for k, v in config["simulation"].items() if k not in _NOMINAL_KEYS
+           and not (k in SIMULATION_KEYS_V2 and v == getattr(defaults, k))}  # older campaigns keep their id
     ident = {
         "backend": config["generate"]["backend"],
         "seed": config["generate"]["seed"],

@@ -11,18 +11,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from hallctl.errors import ProjectError
+from hallctl.errors import ProjectError, SimulationInputError
 from hallctl.jobs import SimJob, derive_seed
 from hallctl.priors import Prior
-from hallctl.sections import PARAMETER_NAMES, SimulationSection
-from hallctl.sim.anomalous import MultiLogBohm, gp_perturbation, six_parameter_profile
+from hallctl.sections import FIXED_ANOM_MODELS, PARAMETER_NAMES, SimulationSection
+from hallctl.sim.anomalous import (
+    Bohm,
+    GaussianBohm,
+    LogisticPressureShift,
+    MultiLogBohm,
+    NoAnom,
+    TwoZoneBohm,
+    gp_perturbation,
+    six_parameter_profile,
+)
 from hallctl.sim.config import ConstantSheathPotential, NoWallLosses, SimConfig, WallSheath
 from hallctl.sim.thruster import Thruster
 
-__all__ = ["CampaignPlan", "draw_job", "nominal_job", "profile_nodes", "sim_config_for"]
+__all__ = ["CampaignPlan", "anom_model_for", "draw_job", "nominal_job", "profile_nodes", "sim_config_for"]
 
 ANOM_PARAMETERS = ("anom_minimum", "anom_width", "anom_slope", "anom_step", "anom_scale", "anom_center")
 
@@ -92,6 +102,41 @@ def _average_start_time(duration_s: float, num_save: int, fraction: float) -> fl
     return max(first * frame_dt - 0.25 * frame_dt, 0.0)
 
 
+def _fixed_anom_model(name: str, params: list[float]) -> Any:
+    n = FIXED_ANOM_MODELS[name]
+    if (n is None and (len(params) < 2 or len(params) % 2)) or (n is not None and len(params) != n):
+        want = "K positions [m] then K coefficients (an even number, at least 2)" if n is None else f"{n} numbers"
+        raise ProjectError(f"simulation.anom_params = {params} does not fit anom_model = '{name}': it takes {want}")
+    try:
+        if name == "MultiLogBohm":
+            k = len(params) // 2
+            return MultiLogBohm(tuple(params[:k]), tuple(params[k:]))
+        return {"none": NoAnom, "Bohm": Bohm, "TwoZoneBohm": TwoZoneBohm, "GaussianBohm": GaussianBohm}[name](*params)
+    except SimulationInputError as exc:
+        raise ProjectError(f"simulation.anom_params: {exc}") from None
+
+
+def anom_model_for(s: SimulationSection, job: SimJob) -> Any:
+    """The anomalous model of a run: the job's profile (``profile``) or the fixed model of [simulation],
+    shifted with the background pressure when ``pressure_shift`` is set (docs/physics.md §10)."""
+    if s.anom_model == "profile":
+        if s.anom_params:
+            raise ProjectError(f"simulation.anom_params = {list(s.anom_params)} needs a fixed anom_model (TwoZoneBohm, "
+                               "Bohm, GaussianBohm, MultiLogBohm); the profile takes the anom_* parameters")
+        base = MultiLogBohm(tuple(float(x) for x in job.anom_z_m), tuple(float(x) for x in job.anom_c))
+    else:
+        base = _fixed_anom_model(s.anom_model, [float(v) for v in s.anom_params])
+    if not s.pressure_shift:
+        return base
+    if len(s.pressure_shift) != 4:
+        raise ProjectError(f"simulation.pressure_shift = {s.pressure_shift} must be [z0, dz, pstar_Torr, alpha] "
+                           "(or empty)")
+    try:
+        return LogisticPressureShift(base, *(float(v) for v in s.pressure_shift))
+    except SimulationInputError as exc:
+        raise ProjectError(f"simulation.pressure_shift: {exc}") from None
+
+
 def sim_config_for(plan: CampaignPlan, job: SimJob) -> SimConfig:
     """The solver configuration of one job (docs/physics.md §14 with the plan's choices)."""
     s, thruster = plan.simulation, plan.thruster
@@ -113,11 +158,17 @@ def sim_config_for(plan: CampaignPlan, job: SimJob) -> SimConfig:
         neutral_velocity_m_s=p["neutral_velocity_m_s"],
         neutral_temperature_K=s.neutral_temperature_K,
         ion_temperature_K=s.ion_temperature_K,
-        anom_model=MultiLogBohm(tuple(float(x) for x in job.anom_z_m), tuple(float(x) for x in job.anom_c)),
+        anom_model=anom_model_for(s, job),
         wall_model=wall,
         conductivity_model=s.conductivity_model,
         electron_ion_collisions=s.electron_ion_collisions,
         ion_wall_losses=s.ion_wall_losses,
+        background_pressure_Torr=s.background_pressure_Torr,
+        background_temperature_K=s.background_temperature_K,
+        solve_plume=s.solve_plume,
+        landmark=s.landmark,
+        anode_boundary_condition=s.anode_boundary_condition,
+        reaction_model=s.reaction_model,
         magnetic_field_scale=p["magnetic_field_scale"],
         transition_length_m=s.transition_length_m,
         reconstruct=s.reconstruct,

@@ -22,6 +22,7 @@ from hallctl.sim.thruster import linear_transition
 __all__ = [
     "ANOM_MODELS",
     "AnomContext",
+    "Bohm",
     "GaussianBohm",
     "LogisticPressureShift",
     "MultiLogBohm",
@@ -91,6 +92,19 @@ class NoAnom:
 
 
 @dataclass(frozen=True)
+class Bohm:
+    """Classical Bohm scaling with one coefficient everywhere, c(z) = c (docs/physics.md §10)."""
+
+    c: float = 1.0 / 16.0
+
+    def __post_init__(self) -> None:
+        _check_positive(self, "c", self.c, allow_zero=True)
+
+    def coefficient(self, z: float, ctx: AnomContext) -> float:
+        return self.c
+
+
+@dataclass(frozen=True)
 class TwoZoneBohm:
     """c = lt(c1 → c2): c1 inside the channel, c2 outside (docs/physics.md §10, §7.1)."""
 
@@ -148,7 +162,7 @@ class MultiLogBohm:
 class LogisticPressureShift:
     """Evaluate ``model`` at z - δ(p_B), δ from :func:`pressure_shift_m` (docs/physics.md §10)."""
 
-    model: NoAnom | TwoZoneBohm | GaussianBohm | MultiLogBohm
+    model: NoAnom | Bohm | TwoZoneBohm | GaussianBohm | MultiLogBohm
     z0: float
     dz: float
     pstar: float
@@ -169,6 +183,7 @@ class LogisticPressureShift:
 
 ANOM_MODELS: dict[str, type] = {
     "NoAnom": NoAnom,
+    "Bohm": Bohm,
     "TwoZoneBohm": TwoZoneBohm,
     "GaussianBohm": GaussianBohm,
     "MultiLogBohm": MultiLogBohm,
@@ -184,7 +199,7 @@ def _check_positive(obj: object, name: str, value: float, *, allow_zero: bool = 
         raise SimulationInputError(f"{type(obj).__name__}: {name} = {value!r}, must be finite and {bound}")
 
 
-def anom_coefficients(model: NoAnom | TwoZoneBohm | GaussianBohm | MultiLogBohm | LogisticPressureShift,
+def anom_coefficients(model: NoAnom | Bohm | TwoZoneBohm | GaussianBohm | MultiLogBohm | LogisticPressureShift,
                       z_cell_m: np.ndarray, ctx: AnomContext) -> np.ndarray:
     """c(z) of ``model`` at every cell centre, shape like ``z_cell_m``."""
     return np.array([model.coefficient(float(z), ctx) for z in z_cell_m])

@@ -17,6 +17,7 @@ import numpy as np
 from hallctl.errors import SimulationInputError
 from hallctl.sim.anomalous import (
     ANOM_MODELS,
+    Bohm,
     GaussianBohm,
     LogisticPressureShift,
     MultiLogBohm,
@@ -46,7 +47,7 @@ __all__ = [
 CONDUCTIVITY_MODELS = ("braginskii", "mitchner", "landmark")
 """Electron thermal-conductivity closures (docs/physics.md §6.2)."""
 
-AnomModel = NoAnom | TwoZoneBohm | GaussianBohm | MultiLogBohm | LogisticPressureShift
+AnomModel = NoAnom | Bohm | TwoZoneBohm | GaussianBohm | MultiLogBohm | LogisticPressureShift
 WallModel = NoWallLosses | WallSheath | ConstantSheathPotential
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from hallctl.errors import SimulationInputError
-from hallctl.sim.anomalous import GaussianBohm, LogisticPressureShift, MultiLogBohm, NoAnom, TwoZoneBohm
+from hallctl.sim.anomalous import Bohm, GaussianBohm, LogisticPressureShift, MultiLogBohm, NoAnom, TwoZoneBohm
 from hallctl.sim.config import SimConfig
 from hallctl.sim.constants import K_B, M_XE
 from hallctl.sim.thruster import Thruster, load_bfield_csv
@@ -112,6 +112,8 @@ def _anom_model(spec: dict) -> Any:
     kind = spec.get("type")
     if kind == "NoAnom":
         return NoAnom()
+    if kind == "Bohm":
+        return Bohm(float(spec["c"]))
     if kind == "TwoZoneBohm":
         if "coeffs" in spec:
             c1, c2 = spec["coeffs"]
@@ -131,7 +133,7 @@ def _anom_model(spec: dict) -> Any:
         return LogisticPressureShift(_anom_model(spec["model"]), float(spec["z0"]), float(spec["dz"]),
                                      float(spec["pstar"]), float(spec["alpha"]))
     raise SimulationInputError(
-        f"anom_model type {kind!r} is not supported; allowed: NoAnom, TwoZoneBohm, GaussianBohm, "
+        f"anom_model type {kind!r} is not supported; allowed: NoAnom, Bohm, TwoZoneBohm, GaussianBohm, "
         "MultiLogBohm, LogisticPressureShift")
 
 
@@ -353,6 +355,11 @@ def _anom_spec(model: Any) -> dict[str, Any]:
                 "center": model.center_m, "width": model.width_m}
     if isinstance(model, NoAnom):
         return {"type": "NoAnom"}
+    if isinstance(model, Bohm):
+        return {"type": "Bohm", "c": model.c}
+    if isinstance(model, LogisticPressureShift):
+        return {"type": "LogisticPressureShift", "model": _anom_spec(model.model), "z0": model.z0, "dz": model.dz,
+                "pstar": model.pstar, "alpha": model.alpha}
     raise ValueError(f"anomalous model {type(model).__name__} has no HallThruster.jl JSON form here")
 
 
