@@ -27,10 +27,11 @@ import numpy as np
 
 from hallctl.sim import SimConfig, simulate
 
-BASELINE_US_PER_STEP = 58.0
-"""A straightforward numba implementation of docs/physics.md (whole loop compiled, temporaries
-allocated in the kernels): 56–60 µs/step for this configuration on this kind of machine
-(docs/physics.md §17). Kept as a documented figure, not re-measured."""
+OUTSIDE_FIGURE_US_PER_STEP = 58.0
+"""An outside figure, not measured by this script: a straightforward numba implementation of
+docs/physics.md (whole loop compiled, temporaries allocated in the kernels) ran 56–60 µs/step for
+this configuration on the development machine (docs/physics.md §17). Printed for orientation
+only; no ratio is computed against it."""
 
 
 def main() -> None:
@@ -70,7 +71,8 @@ def main() -> None:
         print(f"run {k + 1}: status={r.status} wall={r.wall_s:.3f} s steps={r.steps} us/step={us:.2f} "
               f"I_d={r.performance['discharge_current_A']:.4f} A thrust={r.performance['thrust_N'] * 1e3:.3f} mN")
     print(f"best: {min(times):.2f} us/step, median: {float(np.median(times)):.2f} us/step")
-    print(f"baseline (straightforward numba, docs/physics.md §17, not re-measured): {BASELINE_US_PER_STEP:.0f} us/step")
+    print(f"outside figure, not measured in this run (a straightforward numba transcription, docs/physics.md §17): "
+          f"{OUTSIDE_FIGURE_US_PER_STEP:.0f} us/step")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from hallctl.priors import Prior
 from hallctl.sections import (
     PARAMETER_NAMES,
     SECTIONS,
+    ClusterSection,
     ConditioningSection,
     EvaluateSection,
     GenerateSection,
@@ -40,30 +41,11 @@ from hallctl.sections import (
     default_priors,
 )
 
-__all__ = [
-    "DEFAULT_PROJECT_FILE",
-    "PARAMETER_NAMES",
-    "SECTIONS",
-    "ConditioningSection",
-    "EvaluateSection",
-    "GenerateSection",
-    "ModelSection",
-    "NormalizeSection",
-    "PathsSection",
-    "PlotSection",
-    "Project",
-    "SampleSection",
-    "SimulationSection",
-    "SplitSection",
-    "ThrusterSection",
-    "TrainSection",
-    "check_range",
-    "default_priors",
-    "find_project_file",
-    "load_project",
-    "parse_override",
-    "project_from_dict",
-]
+__all__ = ["DEFAULT_PROJECT_FILE", "PARAMETER_NAMES", "SECTIONS", "ClusterSection", "ConditioningSection",
+           "EvaluateSection", "GenerateSection", "ModelSection", "NormalizeSection", "PathsSection", "PlotSection",
+           "Project", "SampleSection", "SimulationSection", "SplitSection", "ThrusterSection", "TrainSection",
+           "check_range", "default_priors", "find_project_file", "load_project", "parse_override",
+           "project_from_dict"]
 
 DEFAULT_PROJECT_FILE = "hallctl.toml"
 
@@ -84,6 +66,7 @@ class Project:
     sample: SampleSection = field(default_factory=SampleSection)
     evaluate: EvaluateSection = field(default_factory=EvaluateSection)
     plot: PlotSection = field(default_factory=PlotSection)
+    cluster: ClusterSection = field(default_factory=ClusterSection)
     source: str = ""  # the project file read ("" = built-in defaults)
     root: str = "."  # folder relative paths are resolved against
 

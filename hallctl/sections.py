@@ -18,6 +18,7 @@ __all__ = [
     "PARAMETER_NAMES",
     "SECTIONS",
     "SIMULATION_KEYS_V2",
+    "ClusterSection",
     "ConditioningSection",
     "EvaluateSection",
     "GenerateSection",
@@ -371,6 +372,21 @@ class PlotSection:
     fields: list[str] = opt(["ui_1", "ne", "Tev", "nu_an"], "profiles shown by default")
 
 
+@dataclass(frozen=True)
+class ClusterSection:
+    """Past one machine: the Slurm job array that `hallctl generate --emit-slurm` writes."""
+
+    array_size: int = opt(16, "array tasks: the campaign is split into this many parts (--shard i/N)", min=1)
+    cpus_per_task: int = opt(8, "cores per task (its generate threads)", min=1)
+    time: str = opt("04:00:00", "wall-time limit per task (Slurm --time)")
+    account: str = opt("", "Slurm account (empty: the cluster's default)")
+    partition: str = opt("", "Slurm partition (empty: the cluster's default)")
+    memory: str = opt("", "memory per task, e.g. 8G (empty: the cluster's default)")
+    sbatch_options: list[str] = opt([], "further sbatch options, one per item, e.g. \"--qos=normal\"")
+    setup: list[str] = opt([], "shell lines each task runs first, e.g. \"source ~/venvs/hallctl/bin/activate\"")
+    log_dir: str = opt("logs", "folder of the tasks' output files (relative to the project file)")
+
+
 SECTIONS: dict[str, type] = {
     "paths": PathsSection,
     "thruster": ThrusterSection,
@@ -384,4 +400,5 @@ SECTIONS: dict[str, type] = {
     "sample": SampleSection,
     "evaluate": EvaluateSection,
     "plot": PlotSection,
+    "cluster": ClusterSection,
 }

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hallctl.cluster import SlurmArray, slurm_array_script
 from hallctl.commands.common import provenance
 from hallctl.errors import CampaignError, ProjectError
-from hallctl.generate.campaign import CampaignSummary, campaign_identity, dry_run, run_campaign
+from hallctl.generate.campaign import (
+    CampaignStatus,
+    CampaignSummary,
+    Part,
+    campaign_identity,
+    campaign_status,
+    dry_run,
+    run_campaign,
+)
 from hallctl.generate.plan import CampaignPlan
 from hallctl.jobs import SimJob
 from hallctl.project import PARAMETER_NAMES, Project
 from hallctl.report import Reporter
 from hallctl.sim.thruster import Thruster
 
-__all__ = ["campaign_id", "campaign_plan", "dry_run_lines", "preview", "raw_dir", "run", "thruster"]
+__all__ = ["campaign_id", "campaign_plan", "dry_run_lines", "parse_part", "preview", "raw_dir", "run", "slurm_script",
+           "status", "thruster"]
 
 
 def thruster(project: Project) -> Thruster:
@@ -62,7 +72,36 @@ def dry_run_lines(project: Project, n: int = 3) -> list[str]:
     return lines
 
 
-def run(project: Project, *, force: bool = False, repair: bool = False,
+def parse_part(text: str) -> Part:
+    """``"i/N"`` (``--shard``) → Part; ProjectError when it is not 0 ≤ i < N."""
+    index, sep, count = text.partition("/")
+    try:
+        if not sep:
+            raise ValueError(text)
+        return Part(int(index), int(count))
+    except ValueError:
+        raise ProjectError(f"--shard {text!r}: use i/N with 0 <= i < N, e.g. 3/16 (Slurm: "
+                           "${SLURM_ARRAY_TASK_ID}/16)") from None
+
+
+def status(project: Project) -> CampaignStatus:
+    """Which indices of the campaign are done, failed, errored or missing, over all parts' files."""
+    return campaign_status(raw_dir(project), project.generate.num_sims)
+
+
+def slurm_script(project: Project) -> str:
+    """The [cluster] section as a Slurm array script running the campaign in parts."""
+    if not project.source:
+        raise ProjectError("--emit-slurm needs a project file the tasks can read; write one with `hallctl init`")
+    c = project.cluster
+    array = SlurmArray(array_size=c.array_size, cpus_per_task=c.cpus_per_task, time=c.time, account=c.account,
+                       partition=c.partition, memory=c.memory, sbatch_options=tuple(c.sbatch_options),
+                       setup=tuple(c.setup), log_dir=str(project.path(c.log_dir)))
+    return slurm_array_script(array, project_file=str(Path(project.source).resolve()),
+                              job_name=f"hallctl-{campaign_id(project)[:8]}")
+
+
+def run(project: Project, *, force: bool = False, repair: bool = False, part: Part | None = None,
         report: Reporter | None = None) -> CampaignSummary:
     """Run (or continue) the project's campaign until ``generate.num_sims`` are finished.
 
@@ -76,7 +115,7 @@ def run(project: Project, *, force: bool = False, repair: bool = False,
                            "are for `hallctl simulate`)")
     summary = run_campaign(campaign_plan(project), g, raw_dir(project), campaign_identity(project.to_dict()),
                            provenance=provenance(project, seed=g.seed, command="generate"), force=force,
-                           repair=repair, report=report)
+                           repair=repair, part=part, report=report)
     if summary.ran and summary.num_errors > g.max_error_fraction * summary.ran:
         worst = max(summary.errors, key=summary.errors.__getitem__)
         raise CampaignError(f"{summary.num_errors} of the {summary.ran} simulations run raised errors (most: "

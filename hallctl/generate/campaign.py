@@ -35,10 +35,40 @@ from hallctl.lock import folder_lock
 from hallctl.report import Reporter, resolve
 from hallctl.sections import PARAMETER_NAMES, SIMULATION_KEYS_V2, GenerateSection, SimulationSection
 
-__all__ = ["CampaignSummary", "campaign_identity", "dry_run", "run_campaign", "scan_raw"]
+__all__ = ["CampaignStatus", "CampaignSummary", "Part", "campaign_identity", "campaign_status", "dry_run",
+           "run_campaign", "scan_raw"]
 
 # [simulation] keys that only set `hallctl simulate`'s nominal point: they do not change a campaign
 _NOMINAL_KEYS = set(PARAMETER_NAMES)
+
+
+@dataclass(frozen=True)
+class Part:
+    """Part ``index`` of ``count`` of a campaign (one task of a Slurm job array): the indices k with
+    k mod count = index, written to the part's own shard files and lock, so parts never contend."""
+
+    index: int = 0
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if not (self.count >= 1 and 0 <= self.index < self.count):
+            raise ValueError(f"part {self.index}/{self.count}: need 0 <= i < N")
+
+    @property
+    def whole(self) -> bool:
+        return self.count == 1
+
+    def owns(self, k: int) -> bool:
+        return k % self.count == self.index
+
+    @property
+    def prefix(self) -> str:
+        """File-name prefix of the part's shards (``shard-NNNNN.h5`` for a whole campaign)."""
+        return "shard-" if self.whole else f"shard-p{self.index:04d}of{self.count:04d}-"
+
+    @property
+    def lock_name(self) -> str:
+        return ".raw.lock" if self.whole else f".raw.p{self.index:04d}of{self.count:04d}.lock"
 
 
 @dataclass
@@ -55,6 +85,7 @@ class CampaignSummary:
     wall_s: float = 0.0
     threads: int = 1
     interrupted: bool = False
+    part: Part = field(default_factory=Part)
 
     @property
     def num_errors(self) -> int:
@@ -117,19 +148,11 @@ def _claim_directory(directory: Path, ident: dict[str, Any], force: bool) -> Non
         tmp.write_text(json.dumps(ident, indent=2, sort_keys=True))
 
 
-def scan_raw(directory: Path, *, repair: bool = False, report: Reporter | None = None
-             ) -> tuple[dict[int, str], list[Path]]:
-    """Finished indices (index → status of its latest record) and the shard files of a raw directory.
-
-    Records with status "error" do not count as finished (they are retried).
-
-    Raises:
-        DataError: a shard cannot be read (unless ``repair``: it is then moved to ``damaged/``).
-    """
+def _latest_statuses(directory: Path, *, repair: bool, report: Reporter | None) -> tuple[dict[int, str], list[Path]]:
+    """Index → status of its latest record, over every shard file (of every part), and the readable shards."""
     done: dict[int, str] = {}
-    shards = sorted(directory.glob("shard-*.h5"))
     readable = []
-    for path in shards:
+    for path in sorted(directory.glob("shard-*.h5")):
         try:
             with h5py.File(path, "r") as f:
                 statuses = [s.decode() if isinstance(s, bytes) else str(s) for s in f["status"][()]]
@@ -146,11 +169,50 @@ def scan_raw(directory: Path, *, repair: bool = False, report: Reporter | None =
         readable.append(path)
         for i, status in zip(indices, statuses, strict=True):
             done[i] = status
-    return {i: s for i, s in done.items() if s != "error"}, readable
+    return done, readable
 
 
-def _clean_temporaries(directory: Path) -> None:
-    for tmp in directory.glob(".shard-*.tmp-*"):
+def scan_raw(directory: Path, *, repair: bool = False, report: Reporter | None = None
+             ) -> tuple[dict[int, str], list[Path]]:
+    """Finished indices (index → status of its latest record) and the shard files of a raw directory.
+
+    Records with status "error" do not count as finished (they are retried).
+
+    Raises:
+        DataError: a shard cannot be read (unless ``repair``: it is then moved to ``damaged/``).
+    """
+    done, shards = _latest_statuses(directory, repair=repair, report=report)
+    return {i: s for i, s in done.items() if s != "error"}, shards
+
+
+@dataclass
+class CampaignStatus:
+    """Where a campaign stands across all its parts."""
+
+    num_sims: int
+    counts: dict[str, int]  # status → number of indices (success, failure, error)
+    missing: list[int]  # indices without a record
+    errors: list[int]  # indices whose latest record is an error (retried by the next run)
+    shards: int
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing and not self.errors
+
+
+def campaign_status(directory: Path, num_sims: int) -> CampaignStatus:
+    """Which of the indices 0 … num_sims − 1 are done, failed, errored or missing (every part's files)."""
+    latest, shards = _latest_statuses(directory, repair=False, report=None) if directory.is_dir() else ({}, [])
+    inside = {i: s for i, s in latest.items() if 0 <= i < num_sims}
+    return CampaignStatus(num_sims=num_sims, counts=dict(Counter(inside.values())),
+                          missing=[i for i in range(num_sims) if i not in inside],
+                          errors=sorted(i for i, s in inside.items() if s == "error"), shards=len(shards))
+
+
+def _clean_temporaries(directory: Path, part: Part) -> None:
+    """Remove this part's leftover temporary files (never another part's, which may be in flight)."""
+    pattern = ".shard-[0-9]*.tmp-*" if part.whole else f".{part.prefix}*.tmp-*"
+    for tmp in directory.glob(pattern):
         tmp.unlink(missing_ok=True)
 
 
@@ -164,8 +226,8 @@ class _ShardWriter:
     """Accumulates finished simulations; rewrites the open shard after each one."""
 
     def __init__(self, directory: Path, plan: CampaignPlan, backend: str, ident: dict[str, Any], size: int,
-                 start_number: int, provenance: dict[str, Any]) -> None:
-        self.directory, self.ident, self.size = directory, ident, size
+                 start_number: int, provenance: dict[str, Any], prefix: str = "shard-") -> None:
+        self.directory, self.ident, self.size, self.prefix = directory, ident, size, prefix
         self.number = start_number
         self.jobs: list[SimJob] = []
         self.outcomes: list[SimOutcome] = []
@@ -188,12 +250,12 @@ class _ShardWriter:
 
     def _write(self) -> None:
         records = to_records(self.jobs, self.outcomes, z_m=self.z_m, t_s=self.t_s, attrs=self.attrs)
-        write_raw_shard(self.directory / f"shard-{self.number:05d}.h5", records, self.provenance)
+        write_raw_shard(self.directory / f"{self.prefix}{self.number:05d}.h5", records, self.provenance)
 
 
-def _next_shard_number(shards: list[Path]) -> int:
-    numbers = [int(p.stem.split("-")[1]) for p in shards if p.stem.split("-")[1].isdigit()]
-    return max(numbers, default=-1) + 1
+def _next_shard_number(shards: list[Path], prefix: str) -> int:
+    tails = [p.stem[len(prefix):] for p in shards if p.stem.startswith(prefix)]
+    return max((int(t) for t in tails if t.isdigit()), default=-1) + 1
 
 
 def dry_run(plan: CampaignPlan, n: int = 5) -> list[SimJob]:
@@ -202,9 +264,10 @@ def dry_run(plan: CampaignPlan, n: int = 5) -> list[SimJob]:
 
 
 def run_campaign(plan: CampaignPlan, settings: GenerateSection, directory: Path, ident: dict[str, Any], *,
-                 provenance: dict[str, Any], force: bool = False, repair: bool = False,
+                 provenance: dict[str, Any], force: bool = False, repair: bool = False, part: Part | None = None,
                  report: Reporter | None = None) -> CampaignSummary:
-    """Run (or continue) the campaign in ``directory`` until ``settings.num_sims`` are finished.
+    """Run (or continue) the campaign in ``directory`` until ``settings.num_sims`` are finished (those of
+    ``part`` only, when given).
 
     Args:
         plan: what determines each simulation.
@@ -214,6 +277,7 @@ def run_campaign(plan: CampaignPlan, settings: GenerateSection, directory: Path,
         provenance: the record stored in every shard.
         force: move a different campaign's folder aside instead of refusing.
         repair: move unreadable shards aside (their indices run again) instead of stopping.
+        part: run only this part's indices, into its own files (a job-array task).
 
     Raises:
         DataError: the data directory holds a different campaign (unless ``force``), another process
@@ -228,26 +292,34 @@ def run_campaign(plan: CampaignPlan, settings: GenerateSection, directory: Path,
         from hallctl.backends.julia import check_backend
 
         check_backend()  # fails fast, before touching the data directory
-    with folder_lock(directory.with_name(f".{directory.name}.lock"), "hallctl generate"):
+    part = part or Part()
+    if force and not part.whole:
+        raise DataError("--force cannot move a campaign aside from one part of a job array; run it once without "
+                        "--shard first, or use another paths.data")
+    lock = directory.parent / part.lock_name.replace(".raw", f".{directory.name}", 1)
+    with folder_lock(lock, "hallctl generate" + ("" if part.whole else f" --shard {part.index}/{part.count}")):
         return _run_locked(plan, g, directory, ident, provenance=provenance, force=force, repair=repair,
-                           threads=threads, report=report)
+                           threads=threads, part=part, report=report)
 
 
 def _run_locked(plan: CampaignPlan, g: GenerateSection, directory: Path, ident: dict[str, Any], *,
-                provenance: dict[str, Any], force: bool, repair: bool, threads: int,
+                provenance: dict[str, Any], force: bool, repair: bool, threads: int, part: Part,
                 report: Reporter) -> CampaignSummary:
     _claim_directory(directory, ident, force)
-    _clean_temporaries(directory)
+    _clean_temporaries(directory, part)
     done, shards = scan_raw(directory, repair=repair, report=report)
-    todo = [i for i in range(g.num_sims) if i not in done]
-    summary = CampaignSummary(raw_dir=directory, num_sims=g.num_sims, already_done=g.num_sims - len(todo),
-                              ran=0, successes=0, threads=threads)
+    mine = [i for i in range(g.num_sims) if part.owns(i)]
+    todo = [i for i in mine if i not in done]
+    summary = CampaignSummary(raw_dir=directory, num_sims=g.num_sims, already_done=len(mine) - len(todo),
+                              ran=0, successes=0, threads=threads, part=part)
     if not todo:
-        report.info(f"campaign complete: {g.num_sims} simulations in {directory}")
+        report.info(f"campaign complete: {g.num_sims} simulations in {directory}" if part.whole else
+                    f"part {part.index}/{part.count} complete: its {len(mine)} of the {g.num_sims} simulations")
         return summary
     if done:
         report.info(f"resuming: {len(done)} simulations already in {directory}, {len(todo)} to go")
-    writer = _ShardWriter(directory, plan, g.backend, ident, g.shard_size, _next_shard_number(shards), provenance)
+    writer = _ShardWriter(directory, plan, g.backend, ident, g.shard_size, _next_shard_number(shards, part.prefix),
+                          provenance, part.prefix)
     # Longest first: the step count grows with the fastest ions (~ sqrt(V_d)), so the campaign's last
     # simulations are short ones and no thread waits long for another at the end.
     jobs = sorted((draw_job(plan, i) for i in todo),
