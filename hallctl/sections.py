@@ -194,6 +194,13 @@ class GenerateSection:
     backend: str = opt("native", "simulation backend", choices=["native", "julia"])
     num_sims: int = opt(128, "number of simulations in the campaign", min=1)
     threads: int = opt(0, "worker threads (0 = number of CPU cores)", min=0)
+    executor: str = opt("threads", "where simulations run: threads (this machine) or dask (a dask.distributed "
+                        "cluster: local worker processes, generate.scheduler, or dask_cluster)",
+                        choices=["threads", "dask"])
+    scheduler: str = opt("", "dask: address of a running scheduler, e.g. tcp://host:8786 (empty: start a cluster)")
+    dask_cluster: str = opt("local", "dask without a scheduler: local (generate.threads worker processes), or "
+                            "slurm / pbs through dask-jobqueue ([cluster]: array_size jobs of cpus_per_task cores)",
+                            choices=["local", "slurm", "pbs"])
     seed: int = opt(0, "campaign seed; simulation i uses a seed derived from (seed, i)", min=0)
     shard_size: int = opt(32, "simulations per raw shard file", min=1)
     max_error_fraction: float = opt(0.0, "generate fails (exit 1) when more than this fraction of the simulations "

@@ -21,7 +21,7 @@ from hallctl.errors import HallctlError
 from hallctl.jobs import RECORD_FIELDS, SERIES_NAMES, SimJob, SimOutcome
 from hallctl.sim import Result, SimConfig, simulate
 
-__all__ = ["outcome_from_result", "run_native"]
+__all__ = ["outcome_from_result", "run_native", "run_one"]
 
 
 class Cancelled(Exception):  # noqa: N818 - a signal, not an error
@@ -70,7 +70,8 @@ def outcome_from_result(result: Result) -> SimOutcome:
                       wall_s=float(result.wall_s))
 
 
-def _run_one(job: SimJob, make_config: Callable[[SimJob], SimConfig], stop: threading.Event) -> SimOutcome:
+def run_one(job: SimJob, make_config: Callable[[SimJob], SimConfig], stop: threading.Event) -> SimOutcome:
+    """One simulation's outcome; ``stop`` ends it early (raising Cancelled)."""
     start = time.perf_counter()
     # parameters the solver refuses are a final outcome (a "failure", kept as data like a diverging run);
     # any other exception is an "error", retried when the campaign resumes
@@ -104,7 +105,7 @@ def run_native(jobs: Iterable[SimJob], make_config: Callable[[SimJob], SimConfig
                 job = next(queue, None)
                 if job is None:
                     return
-                pending[pool.submit(_run_one, job, make_config, stop)] = job
+                pending[pool.submit(run_one, job, make_config, stop)] = job
 
         refill()
         while pending:

@@ -24,6 +24,10 @@ def generate(
     threads: Annotated[int | None, typer.Option("-t", "--threads", help="Worker threads (0 = all cores).",
                                                 min=0, show_default=False)] = None,
     backend: Annotated[str | None, typer.Option("--backend", help="native or julia.", show_default=False)] = None,
+    executor: Annotated[str | None, typer.Option("--executor", help="threads (this machine) or dask "
+                                                 "(pip install 'hallctl[dask]').", show_default=False)] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="dask: a running scheduler's address, "
+                                                  "e.g. tcp://host:8786.", show_default=False)] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Campaign seed.", min=0, show_default=False)] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue a campaign (the default behaviour: "
                                          "finished indices are never redone).")] = True,
@@ -53,11 +57,13 @@ def generate(
       hallctl generate big.toml --emit-slurm > campaign.sbatch   (then: sbatch campaign.sbatch)
       hallctl generate big.toml --shard 3/16 -t 8
       hallctl generate big.toml --status
+      hallctl generate -n 1000 --executor dask --scheduler tcp://head-node:8786
     """
     from hallctl.commands import generate as command
 
     project = load_project(project_file, set_ or [], extra={"generate": {
-        "num_sims": num_sims, "threads": threads, "backend": backend, "seed": seed}})
+        "num_sims": num_sims, "threads": threads, "backend": backend, "seed": seed, "executor": executor,
+        "scheduler": scheduler}})
     if dry_run:
         _print_dry_run(project)
         return

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from hallctl.backends.dask import DaskSettings
 from hallctl.cluster import SlurmArray, slurm_array_script
 from hallctl.commands.common import provenance
 from hallctl.errors import CampaignError, ProjectError
@@ -22,8 +24,8 @@ from hallctl.project import PARAMETER_NAMES, Project
 from hallctl.report import Reporter
 from hallctl.sim.thruster import Thruster
 
-__all__ = ["campaign_id", "campaign_plan", "dry_run_lines", "parse_part", "preview", "raw_dir", "run", "slurm_script",
-           "status", "thruster"]
+__all__ = ["campaign_id", "campaign_plan", "dask_settings", "dry_run_lines", "parse_part", "preview", "raw_dir", "run",
+           "slurm_script", "status", "thruster"]
 
 
 def thruster(project: Project) -> Thruster:
@@ -101,6 +103,20 @@ def slurm_script(project: Project) -> str:
                               job_name=f"hallctl-{campaign_id(project)[:8]}")
 
 
+def dask_settings(project: Project) -> DaskSettings | None:
+    """[generate] executor/scheduler/dask_cluster and [cluster] as DaskSettings (None: local threads)."""
+    g, c = project.generate, project.cluster
+    if g.executor != "dask":
+        return None
+    if g.backend != "native":
+        raise ProjectError(f"generate.executor = 'dask' runs the native solver; generate.backend = '{g.backend}' "
+                           "runs on local threads only")
+    local = g.dask_cluster == "local" and not g.scheduler
+    return DaskSettings(workers=(g.threads or os.cpu_count() or 1) if local else c.array_size, scheduler=g.scheduler,
+                        cluster=g.dask_cluster, cores=c.cpus_per_task, memory=c.memory or "4GB", account=c.account,
+                        queue=c.partition, walltime=c.time)
+
+
 def run(project: Project, *, force: bool = False, repair: bool = False, part: Part | None = None,
         report: Reporter | None = None) -> CampaignSummary:
     """Run (or continue) the project's campaign until ``generate.num_sims`` are finished.
@@ -115,7 +131,7 @@ def run(project: Project, *, force: bool = False, repair: bool = False, part: Pa
                            "are for `hallctl simulate`)")
     summary = run_campaign(campaign_plan(project), g, raw_dir(project), campaign_identity(project.to_dict()),
                            provenance=provenance(project, seed=g.seed, command="generate"), force=force,
-                           repair=repair, part=part, report=report)
+                           repair=repair, part=part, dask=dask_settings(project), report=report)
     if summary.ran and summary.num_errors > g.max_error_fraction * summary.ran:
         worst = max(summary.errors, key=summary.errors.__getitem__)
         raise CampaignError(f"{summary.num_errors} of the {summary.ran} simulations run raised errors (most: "

@@ -13,6 +13,7 @@ folder at a time (the lock ``<data>/.raw.lock``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -26,6 +27,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from hallctl.backends.dask import DaskSettings
 from hallctl.data.store import atomic_write, write_raw_shard
 from hallctl.errors import DataError
 from hallctl.generate.plan import CampaignPlan, draw_job, sim_config_for
@@ -265,7 +267,7 @@ def dry_run(plan: CampaignPlan, n: int = 5) -> list[SimJob]:
 
 def run_campaign(plan: CampaignPlan, settings: GenerateSection, directory: Path, ident: dict[str, Any], *,
                  provenance: dict[str, Any], force: bool = False, repair: bool = False, part: Part | None = None,
-                 report: Reporter | None = None) -> CampaignSummary:
+                 dask: DaskSettings | None = None, report: Reporter | None = None) -> CampaignSummary:
     """Run (or continue) the campaign in ``directory`` until ``settings.num_sims`` are finished (those of
     ``part`` only, when given).
 
@@ -278,6 +280,7 @@ def run_campaign(plan: CampaignPlan, settings: GenerateSection, directory: Path,
         force: move a different campaign's folder aside instead of refusing.
         repair: move unreadable shards aside (their indices run again) instead of stopping.
         part: run only this part's indices, into its own files (a job-array task).
+        dask: run the native simulations on this dask cluster instead of local threads.
 
     Raises:
         DataError: the data directory holds a different campaign (unless ``force``), another process
@@ -299,12 +302,12 @@ def run_campaign(plan: CampaignPlan, settings: GenerateSection, directory: Path,
     lock = directory.parent / part.lock_name.replace(".raw", f".{directory.name}", 1)
     with folder_lock(lock, "hallctl generate" + ("" if part.whole else f" --shard {part.index}/{part.count}")):
         return _run_locked(plan, g, directory, ident, provenance=provenance, force=force, repair=repair,
-                           threads=threads, part=part, report=report)
+                           threads=threads, part=part, dask=dask, report=report)
 
 
 def _run_locked(plan: CampaignPlan, g: GenerateSection, directory: Path, ident: dict[str, Any], *,
                 provenance: dict[str, Any], force: bool, repair: bool, threads: int, part: Part,
-                report: Reporter) -> CampaignSummary:
+                dask: DaskSettings | None, report: Reporter) -> CampaignSummary:
     _claim_directory(directory, ident, force)
     _clean_temporaries(directory, part)
     done, shards = scan_raw(directory, repair=repair, report=report)
@@ -328,16 +331,22 @@ def _run_locked(plan: CampaignPlan, g: GenerateSection, directory: Path, ident: 
     errors: Counter[str] = Counter()
     stop = threading.Event()
     start = time.perf_counter()
+    make_config = functools.partial(sim_config_for, plan)  # picklable: dask sends it to the workers
     if g.backend == "julia":
         from hallctl.backends.julia import run_julia
 
-        stream = run_julia(jobs, lambda job: sim_config_for(plan, job), threads=threads, stop=stop)
+        stream = run_julia(jobs, make_config, threads=threads, stop=stop)
+    elif dask is not None:
+        from hallctl.backends.dask import run_dask
+
+        stream = run_dask(jobs, make_config, settings=dask, stop=stop)
     else:
         from hallctl.backends.native import run_native
 
-        stream = run_native(jobs, lambda job: sim_config_for(plan, job), threads=threads, stop=stop)
+        stream = run_native(jobs, make_config, threads=threads, stop=stop)
     try:
-        with report.progress(f"generate ({g.backend}, {threads} threads)", total=len(todo), unit="sims") as bar:
+        where = f"dask, {dask.scheduler or dask.cluster}" if dask is not None else f"{threads} threads"
+        with report.progress(f"generate ({g.backend}, {where})", total=len(todo), unit="sims") as bar:
             for job, outcome in stream:
                 writer.add(job, outcome)
                 summary.ran += 1
