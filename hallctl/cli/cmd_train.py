@@ -46,6 +46,7 @@ def train(
       hallctl train configs/small.toml
       hallctl train configs/tiny.toml --restart --set train.lr_ref=0.005
       hallctl train --posthoc-ema 0.05,0.1,0.15
+      torchrun --standalone --nproc-per-node 4 -m hallctl train configs/medium.toml   (data-parallel)
     """
     from hallctl.commands import train as trainer
 
@@ -54,6 +55,8 @@ def train(
         "paths": {"run_name": run_name}})
     summary, extra = trainer.run(project, restart=restart, posthoc_stds=_stds(posthoc_ema),
                                  report=RichReporter(quiet=quiet))
+    if summary.rank:  # data-parallel: rank 0 reports for all
+        return
     err.print(f"[green]done[/green]: {summary.nimg} images in {summary.steps} steps on {summary.device} "
               f"({summary.samples_per_s:.4g} samples/s, {summary.wall_s:.1f} s); train loss {summary.train_loss:.4g}, "
               f"validation loss raw {summary.val_loss_raw:.4g} / EMA {summary.val_loss_ema:.4g}; "

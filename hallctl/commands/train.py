@@ -95,5 +95,5 @@ def run(project: Project, *, restart: bool = False, posthoc_stds: list[float] | 
                     settings=settings(project), run_dir=project.run_dir,
                     dataset_meta=dataset_metadata(project, path, ds, VALIDATION_SPLIT if val is not None else None),
                     restart=restart, report=report)
-    extra = posthoc_ema(project.run_dir, posthoc_stds) if posthoc_stds else []
+    extra = posthoc_ema(project.run_dir, posthoc_stds) if posthoc_stds and summary.rank == 0 else []
     return summary, extra

@@ -20,6 +20,7 @@ from hallctl.errors import ModelError
 from hallctl.model.build import build_precond
 from hallctl.model.checkpoint import CHECKPOINT, MetricsWriter, check_compatible, load_checkpoint, save_checkpoint
 from hallctl.model.control import ControlTemplate, draw_controls
+from hallctl.model.distributed import Ranks, mean_across, same_across
 from hallctl.model.ema import FixedEMA, PowerEMA, save_snapshots
 from hallctl.model.io import ema_filename, save_model
 from hallctl.model.loss import edm_loss, fixed_sigma_loss
@@ -52,8 +53,10 @@ class Trainer:
         device: torch.device,
         amp_dtype: torch.dtype | None,
         report: Reporter,
+        ranks: Ranks | None = None,
     ) -> None:
         s = self.s = settings
+        self.ranks = ranks or Ranks()
         self.cfg, self.run_dir, self.device, self.report = cfg, run_dir, device, report
         self.amp = "bf16" if amp_dtype is not None else "off"
         N, C, W = train_data.shape
@@ -70,6 +73,10 @@ class Trainer:
         self.ema_net.amp_dtype = amp_dtype
         self.runner = CompiledOrEager(self.net.unet, s.compile, report.warn)
         self.net.runner = self.runner if self.runner.active else None
+        # data-parallel: DDP averages the gradients of the ranks' parts of each global batch
+        self.ddp = (torch.nn.parallel.DistributedDataParallel(self.net, device_ids=[device.index]
+                                                              if device.type == "cuda" else None)
+                    if self.ranks.active else None)
         self.gen = torch.Generator(device=device)
         self.nimg = self.step = self.nonfinite = 0
         self.lr = 0.0
@@ -110,7 +117,7 @@ class Trainer:
             "nonfinite_steps",
             *(["val_raw_cond", "val_ema_cond"] if self.template is not None else []),
         ]
-        self.metrics = MetricsWriter(run_dir / "metrics.csv", columns, self.resumed_from)
+        self.metrics = MetricsWriter(run_dir / "metrics.csv", columns, self.resumed_from) if self.ranks.main else None
         self.meta = {"dataset": dataset_meta, "seed": self.seed}
         self.control_gen = torch.Generator(device=device)
         self.last_val = (math.nan, math.nan)
@@ -146,7 +153,8 @@ class Trainer:
         }
 
     def save_checkpoint(self) -> Path:
-        return save_checkpoint(self.run_dir / CHECKPOINT, self._state())
+        path = self.run_dir / CHECKPOINT
+        return save_checkpoint(path, self._state()) if self.ranks.main else path
 
     def _resume(self) -> int | None:
         path = self.run_dir / CHECKPOINT
@@ -205,6 +213,8 @@ class Trainer:
                     derivative_loss_weight=self.cfg.derivative_loss_weight,
                     label_dropout=self.cfg.label_dropout,
                     control=control,
+                    rows=self.ranks.rows(x.shape[0]) if self.ddp is not None else None,
+                    forward=self.ddp,
                 )
                 objective.backward()
                 return lam_loss
@@ -223,7 +233,7 @@ class Trainer:
         lam_loss = self._forward_backward(x, lab)
         grads = [p.grad for p in self.params if p.grad is not None]
         norm = torch.nn.utils.get_total_norm(grads)
-        grad_norm, loss = float(norm), float(lam_loss.mean())
+        grad_norm, loss = float(norm), mean_across(float(lam_loss.mean()), self.ranks, self.device)
         with sigint_deferred():
             self.lr = learning_rate(
                 self.nimg + B, lr_ref=s.lr_ref, lr_ref_nimg=s.lr_ref_nimg, lr_rampup_nimg=s.lr_rampup_nimg
@@ -283,7 +293,8 @@ class Trainer:
             row[f"val_raw_sigma{v:g}"], row[f"val_ema_sigma{v:g}"] = r, e
         if self.val_control is not None:
             row.update(self._validate_conditioned(averaged))
-        self.metrics.write(row)
+        if self.metrics is not None:
+            self.metrics.write(row)
         self.last_val_nimg = self.nimg
         self.acc = self._empty_acc()
 
@@ -301,7 +312,7 @@ class Trainer:
         return {"val_raw_cond": float(np.mean(raw)), "val_ema_cond": float(np.mean(ema))}
 
     def snapshot(self) -> None:
-        if self.pema and self.last_snapshot_nimg != self.nimg:
+        if self.pema and self.last_snapshot_nimg != self.nimg and self.ranks.main:
             save_snapshots(self.run_dir, self.net, self.pema, self.nimg, self.meta)
             self.last_snapshot_nimg = self.nimg
 
@@ -342,7 +353,7 @@ class Trainer:
                         smooth = loss if math.isnan(smooth) else 0.95 * smooth + 0.05 * loss
                     if math.isfinite(grad_norm):
                         a["grad"], a["grad_n"] = a["grad"] + grad_norm, a["grad_n"] + 1
-                    if self.nimg // s.val_every_nimg > before // s.val_every_nimg:
+                    if self.nimg // s.val_every_nimg > before // s.val_every_nimg and self.ranks.main:
                         self.validate()
                     if self.nimg // s.ema_snapshot_every_nimg > before // s.ema_snapshot_every_nimg:
                         self.snapshot()
@@ -354,11 +365,15 @@ class Trainer:
             path = self.save_checkpoint()
             self.report.warn(f"interrupted at {self.nimg} images; checkpoint saved to {path}; run again to resume")
             raise
-        if self.last_val_nimg != self.nimg:
-            self.validate()
-        self.snapshot()
-        self.save_checkpoint()
-        outputs = self.write_models()
+        if not same_across(self.net, self.ranks, self.device):
+            raise ModelError("the training processes ended with different weights; report this as a bug")
+        outputs: list[Path] = []
+        if self.ranks.main:
+            if self.last_val_nimg != self.nimg:
+                self.validate()
+            self.snapshot()
+            self.save_checkpoint()
+            outputs = self.write_models()
         self.net.runner = None
         done = self.nimg - start_nimg
         return {
@@ -375,5 +390,7 @@ class Trainer:
             "device": str(self.device),
             "amp": self.amp,
             "compiled": self.runner.active,
+            "processes": self.ranks.world_size,
+            "rank": self.ranks.rank,
             "outputs": outputs,
         }

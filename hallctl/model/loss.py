@@ -12,6 +12,8 @@ References: EDM (arXiv:2206.00364) Sec. 5 and Table 1; EDM2 (arXiv:2312.02696) S
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
@@ -54,6 +56,8 @@ def edm_loss(
     derivative_loss_weight: float = 0.0,
     label_dropout: float = 0.0,
     control: Tensor | None = None,
+    rows: slice | None = None,
+    forward: Any = None,
 ) -> tuple[Tensor, Tensor]:
     """One Monte-Carlo estimate of the training objective on a batch.
 
@@ -67,6 +71,9 @@ def edm_loss(
         derivative_loss_weight: h of the derivative loss; 0 = plain mean squared error.
         label_dropout: per-example probability of replacing ℓ by zeros.
         control: (B, 3C, W) control signals of an amortized model (its own dropout is in the draw), or None.
+        rows: train on these rows of the batch only, after drawing σ, ε and the label mask for the whole
+            batch (one rank of data-parallel training: the draws equal the single-process ones).
+        forward: the callable that evaluates ``precond`` (its DistributedDataParallel wrapper), or None.
 
     Returns:
         (objective, lam_loss): the scalar to minimize (batch mean; may be negative with
@@ -79,8 +86,13 @@ def edm_loss(
     if labels is not None and label_dropout > 0:
         keep = torch.rand(B, 1, generator=generator, device=x.device) >= label_dropout
         labels = labels * keep
+    if rows is not None:
+        x, sigma, noise = x[rows], sigma[rows], noise[rows]
+        labels = None if labels is None else labels[rows]
+        control = None if control is None else control[rows]
     noisy = x + sigma.reshape(-1, 1, 1) * noise
-    D = precond(noisy, sigma, labels) if control is None else precond(noisy, sigma, labels, control)
+    net = forward or precond
+    D = net(noisy, sigma, labels) if control is None else net(noisy, sigma, labels, control)
     e = (D - x) * precond.loss_weight(sigma).sqrt()  # λ(σ_r) per row (= λ(σ) without constant rows)
     per_example = derivative_mse(e, derivative_loss_weight)
     lam_loss = per_example if derivative_loss_weight == 0 else e.square().mean(dim=(1, 2))

@@ -25,6 +25,7 @@ from hallctl import __version__
 from hallctl.errors import ModelError
 from hallctl.model.build import build_precond
 from hallctl.model.checkpoint import CHECKPOINT
+from hallctl.model.distributed import Ranks, setup, teardown
 from hallctl.model.ema import SNAPSHOT_DIR
 from hallctl.model.loop import Trainer
 from hallctl.model.runtime import resolve_amp, resolve_device
@@ -52,6 +53,8 @@ class TrainSummary:
     amp: str
     compiled: bool
     outputs: list[Path] = field(default_factory=list)
+    processes: int = 1
+    rank: int = 0  # this process's rank (only rank 0 writes files)
 
     def __str__(self) -> str:
         resumed = f" (resumed at {self.resumed_from_nimg})" if self.resumed_from_nimg else ""
@@ -164,12 +167,17 @@ def train(
     build_precond(model_config, train_data.shape[1], train_data.shape[2])  # checks the length first
     device = resolve_device(settings.device)
     amp_dtype = resolve_amp(settings.amp, device)
+    ranks = Ranks.from_env()  # several processes under torchrun: data-parallel (hallctl.model.distributed)
+    if ranks.active:
+        device = setup(ranks, device, settings.batch_size)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    if restart:
+    if restart and ranks.main:
         shutil.rmtree(run_dir / CHECKPOINT.parent, ignore_errors=True)
         shutil.rmtree(run_dir / SNAPSHOT_DIR, ignore_errors=True)
         (run_dir / "metrics.csv").unlink(missing_ok=True)
+    if ranks.active:
+        torch.distributed.barrier()  # the others resume only after rank 0 cleared a restarted run
     threads = torch.get_num_threads()
     if settings.threads:
         torch.set_num_threads(settings.threads)
@@ -185,9 +193,13 @@ def train(
             dataset_meta=dataset_meta,
             device=device,
             amp_dtype=amp_dtype,
-            report=resolve(report),
+            report=resolve(report) if ranks.main else Reporter(),
+            ranks=ranks,
         )  # checks a checkpoint in run_dir against the data and the config first
-        _write_options(run_dir, settings, model_config, trainer, val_data)
+        if ranks.main:
+            _write_options(run_dir, settings, model_config, trainer, val_data)
         return TrainSummary(**trainer.run())
     finally:
         torch.set_num_threads(threads)
+        if ranks.active:
+            teardown()
