@@ -239,6 +239,14 @@ class HeldOut:
     observations: list[Any]  # the same, normalized with their operators
     records: np.ndarray  # (N, C, W) training simulations
     records_file: str
+    positions: list[int] | None = None  # each truth's place among all truths (its sampling seed); None: 0, 1, …
+
+    def select(self, keep: list[int]) -> HeldOut:
+        """The truths ``keep`` (positions in this set) only, keeping their global positions."""
+        pos = self.positions or list(range(len(self.truths)))
+        return HeldOut(truths=self.truths[keep], entries=[self.entries[k] for k in keep],
+                       observations=[self.observations[k] for k in keep], records=self.records,
+                       records_file=self.records_file, positions=[pos[k] for k in keep])
 
 
 def evaluate_model(precond: Any, norm: Normalization | dict[str, Any], held_out: HeldOut, base: SamplerSettings, *,
@@ -269,7 +277,8 @@ def evaluate_model(precond: Any, norm: Normalization | dict[str, Any], held_out:
     with report.progress("evaluate", total=len(combos) * len(held_out.truths) + 1, unit="posteriors") as bar:
         for name, settings, n in combos:
             posts, nfe, extra = [], 0, {}
-            for k, obs in enumerate(held_out.observations):
+            for k, obs in zip(held_out.positions or range(len(held_out.observations)), held_out.observations,
+                              strict=True):
                 d = draw(precond, norm, dataclasses.replace(settings, seed=base.seed + 1000 * k), observations=obs,
                          num_samples=n, device=device)
                 posts.append(Posterior(d.x))

@@ -33,6 +33,10 @@ def evaluate(
     output_dir: Annotated[Path | None, typer.Option("--output-dir", help="Folder of evaluation.json and the "
                                                     "figure (default: <model folder>/evaluation).",
                                                     show_default=False)] = None,
+    shard: Annotated[str | None, typer.Option("--shard", help="Score only part i of N of the truths (i/N; job "
+                                              "arrays); join the parts with --merge.", show_default=False)] = None,
+    merge: Annotated[bool, typer.Option("--merge", help="Join evaluation.part-*.json into evaluation.json; "
+                                        "sample nothing.")] = False,
     set_: SetOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -41,14 +45,19 @@ def evaluate(
     Examples:
       hallctl evaluate --model runs/default/ema-0.1.safetensors
       hallctl evaluate configs/tiny.toml --sweep steps=32,64,128 --sweep guidance=mmps,dps
+      hallctl evaluate big.toml --shard 2/8   (then, once all 8 ran: hallctl evaluate big.toml --merge)
     """
     from hallctl.commands import evaluate as ev
+    from hallctl.commands.common import parse_part
 
     project = load_project(project_file, set_ or [], extra={"evaluate": {"num_truths": num_truths,
                                                                         "dataset": dataset}})
     reporter = RichReporter(quiet=quiet)
-    result = ev.run(project, model=model, sweep=ev.parse_sweep(sweep or []), output_dir=output_dir,
-                    report=reporter)
+    if merge:
+        result = ev.merge(project, model=model, output_dir=output_dir)
+    else:
+        result = ev.run(project, model=model, sweep=ev.parse_sweep(sweep or []), output_dir=output_dir,
+                        part=parse_part(shard) if shard else None, report=reporter)
     show_evaluation(reporter, result)
     doc = json.loads(result.output_json.read_text())
     energy = result.energy_distance

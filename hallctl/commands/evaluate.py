@@ -1,5 +1,11 @@
 """``hallctl evaluate``: the [evaluate] template on held-out simulations, against the prior and the
-importance-weighted simulations (the library side is :mod:`hallctl.evaluation`)."""
+importance-weighted simulations (the library side is :mod:`hallctl.evaluation`).
+
+In parts (``--shard i/N``, job arrays), part i scores the truths at positions k with k mod N = i
+(each with the observations and sampling seed it has in the whole run) into
+``evaluation.part-iiiiofNNNN.json``; :func:`merge` joins the parts' per-truth scores into
+``evaluation.json`` with the aggregates recomputed over all truths.
+"""
 
 from __future__ import annotations
 
@@ -21,16 +27,18 @@ from hallctl.evaluation import (
     LEVELS,
     SWEEP_KEYS,
     HeldOut,
+    aggregate,
     energy_distance,
     evaluate_model,
     rows_table,
     summary_table,
     synthetic_observations,
 )
+from hallctl.parts import Part
 from hallctl.project import Project, SampleSection, check_range
 from hallctl.report import Reporter, resolve
 
-__all__ = ["EvaluationResult", "parse_sweep", "run"]
+__all__ = ["EvaluationResult", "merge", "parse_sweep", "run"]
 
 
 @dataclass
@@ -117,8 +125,10 @@ def _calibration_figure(project: Project, first: dict[str, Any], rows: list[str]
 
 
 def run(project: Project, *, model: Path | None = None, sweep: dict[str, list[Any]] | None = None,
-        output_dir: Path | None = None, report: Reporter | None = None) -> EvaluationResult:
-    """Evaluate a model on held-out simulations; write evaluation.json and a calibration figure."""
+        output_dir: Path | None = None, part: Part | None = None, report: Reporter | None = None
+        ) -> EvaluationResult:
+    """Evaluate a model on held-out simulations; write evaluation.json and a calibration figure (a part:
+    its ``evaluation.part-*.json`` only; :func:`merge` joins the parts)."""
     from hallctl.model.io import load_model
     from hallctl.model.runtime import resolve_device
 
@@ -132,22 +142,71 @@ def run(project: Project, *, model: Path | None = None, sweep: dict[str, list[An
     norm = Normalization.from_dict(meta["dataset"]["normalization"])
     ds, pick = _truths(project, meta["dataset"], norm)
     data = held_out(project, ds, pick, norm)
+    part = part or Part()
+    if not part.whole:
+        data = data.select([k for k in range(len(pick)) if part.owns(k)])
+        if not len(data.truths):
+            raise ProjectError(f"--shard {part.index}/{part.count}: {len(pick)} truths leave this part none; use "
+                               "fewer parts")
     results, unconditional = evaluate_model(precond, norm, data, sampler_settings(project), num_samples=e.num_samples,
                                             sweep=sweep or {}, device=device, report=report)
     energy = energy_distance(unconditional, ds.tensor.astype(np.float64)) if len(ds) > 1 else None
     rows, kinds = list(norm.rows), list(norm.kinds)
     out_dir = output_dir or path.parent / "evaluation"
     known_names = [o["field"] for o in data.entries[0] if o["z"] == ""]
+    positions = data.positions or list(range(len(pick)))
     doc = {"model": str(path), "dataset": str(project.data_dir / f"{e.dataset}.h5"),
-           "truth_record_ids": [int(ds.record_id[i]) for i in pick], "observation_seed": e.seed,
+           "truth_record_ids": [int(ds.record_id[pick[k]]) for k in positions], "observation_seed": e.seed,
            "observations": data.entries, "known_scalars": known_names, "template": project.to_dict()["evaluate"],
            "results": results, "energy_distance_unconditional": energy, "levels": LEVELS.tolist(),
-           "sigma_data": norm.target_std, "rows": rows, "kinds": kinds}
-    output_json = out_dir / "evaluation.json"
+           "sigma_data": norm.target_std, "rows": rows, "kinds": kinds, "truth_positions": positions}
+    if not part.whole:
+        doc["part"] = [part.index, part.count]
+    return _write(project, doc, out_dir, part)
+
+
+def _write(project: Project, doc: dict[str, Any], out_dir: Path, part: Part) -> EvaluationResult:
+    output_json = out_dir / f"evaluation{part.suffix}.json"
     with atomic_write(output_json) as tmp:
         tmp.write_text(json.dumps(doc, indent=1))
-    figure = _calibration_figure(project, results[0], rows, kinds, out_dir / f"calibration.{project.plot.format}")
+    results, rows, kinds = doc["results"], doc["rows"], doc["kinds"]
+    figure = out_dir / f"calibration{part.suffix}.{project.plot.format}"
+    figure = _calibration_figure(project, results[0], rows, kinds, figure)
     columns, fields_table = rows_table(results, rows)
     return EvaluationResult(output_json=output_json, figure=figure, settings=[r["settings"] for r in results],
                             table=summary_table(results), fields_table=fields_table, fields_columns=columns,
-                            energy_distance=energy)
+                            energy_distance=doc["energy_distance_unconditional"])
+
+
+def merge(project: Project, *, model: Path | None = None, output_dir: Path | None = None) -> EvaluationResult:
+    """Join ``evaluation.part-*.json`` into ``evaluation.json``: per-truth scores in the truths' order, the
+    aggregates recomputed over all of them.
+
+    Raises:
+        DataError: no parts, a missing part, or parts of different evaluations.
+    """
+    out_dir = output_dir or model_path(project, model).parent / "evaluation"
+    docs = [json.loads(p.read_text()) for p in sorted(out_dir.glob("evaluation.part-*of*.json"))]
+    if not docs:
+        raise DataError(f"no evaluation.part-*.json in {out_dir}; run `hallctl evaluate --shard i/N` first")
+    count = docs[0]["part"][1]
+    have = sorted(d["part"][0] for d in docs if d["part"][1] == count)
+    if have != list(range(count)) or len(docs) != count:
+        raise DataError(f"{out_dir}: the evaluation parts are incomplete or mixed (missing "
+                        f"{sorted(set(range(count)) - set(have))}); rerun those parts")
+    names = [[r["name"] for r in d["results"]] for d in docs]
+    if any(n != names[0] for n in names) or len({d["model"] for d in docs}) != 1:
+        raise DataError(f"{out_dir}: the parts evaluated different models or posteriors; rerun them alike")
+    order = sorted((pos, k, j) for k, d in enumerate(docs) for j, pos in enumerate(d["truth_positions"]))
+    first = docs[0]
+    known = first["known_scalars"]
+    results = []
+    for r, base in enumerate(first["results"]):
+        per_truth = [docs[k]["results"][r]["per_truth"][j] for _, k, j in order]
+        merged = {key: base[key] for key in ("name", "settings", "nfe_per_sample")}
+        results.append({**merged, **aggregate(per_truth, first["rows"], first["kinds"], known), "per_truth": per_truth})
+    doc = {**{k: v for k, v in first.items() if k != "part"}, "results": results,
+           "truth_positions": [pos for pos, _, _ in order],
+           "truth_record_ids": [docs[k]["truth_record_ids"][j] for _, k, j in order],
+           "observations": [docs[k]["observations"][j] for _, k, j in order]}
+    return _write(project, doc, out_dir, Part())

@@ -7,12 +7,11 @@ from pathlib import Path
 
 from hallctl.backends.dask import DaskSettings
 from hallctl.cluster import SlurmArray, slurm_array_script
-from hallctl.commands.common import provenance
+from hallctl.commands.common import parse_part, provenance
 from hallctl.errors import CampaignError, ProjectError
 from hallctl.generate.campaign import (
     CampaignStatus,
     CampaignSummary,
-    Part,
     campaign_identity,
     campaign_status,
     dry_run,
@@ -20,6 +19,7 @@ from hallctl.generate.campaign import (
 )
 from hallctl.generate.plan import CampaignPlan
 from hallctl.jobs import SimJob
+from hallctl.parts import Part
 from hallctl.project import PARAMETER_NAMES, Project
 from hallctl.report import Reporter
 from hallctl.sim.thruster import Thruster
@@ -72,18 +72,6 @@ def dry_run_lines(project: Project, n: int = 3) -> list[str]:
         draws = " ".join(f"{j.params[name]:>11.4g}" for j in jobs)
         lines.append(f"{name:<28} {g.params[name].describe():<44} {draws}")
     return lines
-
-
-def parse_part(text: str) -> Part:
-    """``"i/N"`` (``--shard``) → Part; ProjectError when it is not 0 ≤ i < N."""
-    index, sep, count = text.partition("/")
-    try:
-        if not sep:
-            raise ValueError(text)
-        return Part(int(index), int(count))
-    except ValueError:
-        raise ProjectError(f"--shard {text!r}: use i/N with 0 <= i < N, e.g. 3/16 (Slurm: "
-                           "${SLURM_ARRAY_TASK_ID}/16)") from None
 
 
 def status(project: Project) -> CampaignStatus:

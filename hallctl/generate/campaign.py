@@ -34,6 +34,7 @@ from hallctl.generate.plan import CampaignPlan, draw_job, sim_config_for
 from hallctl.generate.records import to_records
 from hallctl.jobs import RECORD_FIELDS, SimJob, SimOutcome
 from hallctl.lock import folder_lock
+from hallctl.parts import Part
 from hallctl.report import Reporter, resolve
 from hallctl.sections import PARAMETER_NAMES, SIMULATION_KEYS_V2, GenerateSection, SimulationSection
 
@@ -42,35 +43,6 @@ __all__ = ["CampaignStatus", "CampaignSummary", "Part", "campaign_identity", "ca
 
 # [simulation] keys that only set `hallctl simulate`'s nominal point: they do not change a campaign
 _NOMINAL_KEYS = set(PARAMETER_NAMES)
-
-
-@dataclass(frozen=True)
-class Part:
-    """Part ``index`` of ``count`` of a campaign (one task of a Slurm job array): the indices k with
-    k mod count = index, written to the part's own shard files and lock, so parts never contend."""
-
-    index: int = 0
-    count: int = 1
-
-    def __post_init__(self) -> None:
-        if not (self.count >= 1 and 0 <= self.index < self.count):
-            raise ValueError(f"part {self.index}/{self.count}: need 0 <= i < N")
-
-    @property
-    def whole(self) -> bool:
-        return self.count == 1
-
-    def owns(self, k: int) -> bool:
-        return k % self.count == self.index
-
-    @property
-    def prefix(self) -> str:
-        """File-name prefix of the part's shards (``shard-NNNNN.h5`` for a whole campaign)."""
-        return "shard-" if self.whole else f"shard-p{self.index:04d}of{self.count:04d}-"
-
-    @property
-    def lock_name(self) -> str:
-        return ".raw.lock" if self.whole else f".raw.p{self.index:04d}of{self.count:04d}.lock"
 
 
 @dataclass
