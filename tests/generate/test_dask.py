@@ -37,6 +37,23 @@ def test_dask_local_cluster_equals_threads(tmp_path):
         np.testing.assert_array_equal(a[i][2], b[i][2])
 
 
+def test_a_crashing_worker_is_retried_then_recorded_as_an_error(tmp_path):
+    import functools
+
+    from hallctl.backends.dask import DaskSettings, run_dask
+    from hallctl.generate.plan import draw_job
+    from tests.generate.dask_helpers import config_or_die
+
+    project = load_project(write_tiny_project(tmp_path), SETS)
+    plan = campaign.campaign_plan(project)
+    jobs = [draw_job(plan, i) for i in range(2)]
+    make_config = functools.partial(config_or_die, plan, 1)
+    out = dict((job.index, outcome) for job, outcome in run_dask(jobs, make_config,
+                                                                  settings=DaskSettings(workers=2, retries=1)))
+    assert out[0].status in ("success", "failure")
+    assert out[1].status == "error" and "dask worker failed" in out[1].reason
+
+
 def test_dask_settings_from_the_project(tmp_path):
     project = load_project(write_tiny_project(tmp_path), ["generate.executor=dask", "generate.threads=3"])
     settings = campaign.dask_settings(project)
