@@ -37,6 +37,28 @@ def test_dask_local_cluster_equals_threads(tmp_path):
         np.testing.assert_array_equal(a[i][2], b[i][2])
 
 
+def test_a_killed_client_loses_only_simulations_in_flight(tmp_path):
+    import os
+    import signal
+    import time
+
+    path = write_tiny_project(tmp_path)
+    cmd = [sys.executable, "-m", "hallctl", "generate", str(path), "-q", "--executor", "dask", "-t", "2",
+           "--set", "generate.num_sims=8", "--set", "simulation.duration_s=4e-4", "--set", "generate.shard_size=2"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, start_new_session=True)
+    raw = tmp_path / "data" / "raw"
+    deadline = time.time() + 240
+    while time.time() < deadline and not list(raw.glob("shard-*.h5")):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the client and its local cluster
+    proc.wait()
+    before = len(_records(load_project(path)))
+    assert 1 <= before < 8
+    again = subprocess.run([*cmd[:6], "--threads", "1", *cmd[10:]], cwd=tmp_path, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert sorted(_records(load_project(path, ["generate.num_sims=8"]))) == list(range(8))  # each index once
+
+
 def test_a_crashing_worker_is_retried_then_recorded_as_an_error(tmp_path):
     import functools
 
