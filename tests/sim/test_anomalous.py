@@ -26,7 +26,15 @@ CTX = AnomContext(channel_length_m=0.025, transition_length_m=0.0025)
 
 
 def test_registry_names():
-    assert set(ANOM_MODELS) == {"NoAnom", "TwoZoneBohm", "GaussianBohm", "MultiLogBohm", "LogisticPressureShift"}
+    assert set(ANOM_MODELS) == {"NoAnom", "Bohm", "TwoZoneBohm", "GaussianBohm", "MultiLogBohm",
+                                "LogisticPressureShift"}
+
+
+def test_bohm_is_one_coefficient_everywhere():
+    from hallctl.sim.anomalous import AnomContext, Bohm, anom_coefficients
+
+    c = anom_coefficients(Bohm(0.05), np.linspace(0.0, 0.08, 9), AnomContext(0.025, 0.0025))
+    assert np.all(c == 0.05)
 
 
 def test_two_zone_switches_at_the_exit():

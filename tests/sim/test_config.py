@@ -103,7 +103,7 @@ def test_json_propellant_list_ignores_top_level_neutral_velocity(tmp_path):
         (("config", "propellants", 0, "gas"), "Krypton", "gas"),
         (("simulation", "grid", "type"), "UnevenGrid", "UnevenGrid"),
         (("config", "filter_circuit"), {"type": "RLC"}, "filter_circuit"),
-        (("config", "anom_model"), {"type": "Bohm"}, "anom_model"),
+        (("config", "anom_model"), {"type": "ScaledGaussianBohm"}, "anom_model type 'ScaledGaussianBohm'"),
         (("config", "wall_loss_model"), {"type": "Sheath2"}, "wall_loss_model"),
         (("config", "conductivity_model"), {"type": "Spitzer"}, "conductivity_model"),
         (("config", "ionization_model"), "OVS", "ionization"),
