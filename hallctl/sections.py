@@ -331,9 +331,10 @@ class SampleSection:
     guidance: str = opt("mmps", "posterior guidance", choices=["mmps", "dps", "none"])
     amortized: str = opt("auto", "auto: a run's amortized conditional model answers observations inside its "
                          "template (others use guidance); never: always guidance", choices=["auto", "never"])
-    amortized_correction: str = opt("none", "guidance on top of the amortized model, with the data covariance (no "
-                                    "backward passes): none; scalars (the scalar observations, e.g. a known "
-                                    "operating point); all", choices=["none", "scalars", "all"])
+    amortized_correction: str = opt("all", "MMPS with the training data's covariance (no backward pass) on top of "
+                                    "the amortized model's estimate, for all observations (all; as accurate as "
+                                    "MMPS on the reference project), the scalar ones only, or none",
+                                    choices=["all", "scalars", "none"])
     sigma_min: float = opt(0.002, "smallest noise level", min=0.0, exclusive_min=True)
     sigma_max: float = opt(80.0, "largest noise level", min=0.0, exclusive_min=True)
     rho: float = opt(7.0, "schedule exponent", min=0.0, exclusive_min=True)

@@ -36,7 +36,7 @@ def test_conditioning_trains_an_amortized_model_that_sample_and_evaluate_use(tin
     assert read_samples(summary.samples_file).settings["guidance"] == "amortized"
     result = evaluate.run(project, output_dir=tmp_path / "evaluation")
     names = [r["name"] for r in json.loads(result.output_json.read_text())["results"]]
-    assert names == [AMORTIZED, "mmps", PRIOR, SIMULATIONS]
+    assert names == [f"{AMORTIZED}, correction=all", "mmps", PRIOR, SIMULATIONS]  # the default correction
     assert result.settings[0]["guidance"] == "amortized" and result.settings[0]["vjp_per_sample"] == 0
     # the correction imposes the precise known operating point that a briefly trained network misses,
     # as closely as guidance does (4 Heun steps here)

@@ -57,7 +57,7 @@ class SamplerSettings:
     mmps_jacobian: str = "auto"
     mmps_network_sigma: float = 1.0
     amortized: str = "auto"
-    amortized_correction: str = "none"
+    amortized_correction: str = "all"
     batch_size: int = 64
     seed: int = 0
 
