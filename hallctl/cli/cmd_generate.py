@@ -25,7 +25,7 @@ def generate(
                                                 min=0, show_default=False)] = None,
     backend: Annotated[str | None, typer.Option("--backend", help="native or julia.", show_default=False)] = None,
     executor: Annotated[str | None, typer.Option("--executor", help="threads (this machine) or dask "
-                                                 "(pip install 'hallctl[dask]').", show_default=False)] = None,
+                                                 "(pip install 'hallctl\\[dask]').", show_default=False)] = None,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="dask: a running scheduler's address, "
                                                   "e.g. tcp://host:8786.", show_default=False)] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Campaign seed.", min=0, show_default=False)] = None,
@@ -42,7 +42,7 @@ def generate(
     status: Annotated[bool, typer.Option("--status", help="Show which indices are done, failed, errored or "
                                          "missing, over all parts; simulate nothing.")] = False,
     emit_slurm: Annotated[bool, typer.Option("--emit-slurm", help="Print a Slurm array script for the campaign "
-                                             "([cluster] section); simulate nothing.")] = False,
+                                             "(\\[cluster] section); simulate nothing.")] = False,
     status_file: Annotated[Path | None, typer.Option("--status-file", help="Also write the progress line "
                                                      "to this file (headless runs).", show_default=False)] = None,
     set_: SetOpt = None,
