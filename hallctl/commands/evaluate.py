@@ -186,7 +186,14 @@ def merge(project: Project, *, model: Path | None = None, output_dir: Path | Non
         DataError: no parts, a missing part, or parts of different evaluations.
     """
     out_dir = output_dir or model_path(project, model).parent / "evaluation"
-    docs = [json.loads(p.read_text()) for p in sorted(out_dir.glob("evaluation.part-*of*.json"))]
+    docs = []
+    for path in sorted(out_dir.glob("evaluation.part-*of*.json")):
+        try:
+            docs.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            raise DataError(f"{path} cannot be read; rerun that part") from None
+        if not isinstance(docs[-1], dict) or not {"part", "results", "truth_positions"} <= set(docs[-1]):
+            raise DataError(f"{path} is not an evaluation part; rerun that part")
     if not docs:
         raise DataError(f"no evaluation.part-*.json in {out_dir}; run `hallctl evaluate --shard i/N` first")
     count = docs[0]["part"][1]

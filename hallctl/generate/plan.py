@@ -105,7 +105,8 @@ def _average_start_time(duration_s: float, num_save: int, fraction: float) -> fl
 def _fixed_anom_model(name: str, params: list[float]) -> Any:
     n = FIXED_ANOM_MODELS[name]
     if (n is None and (len(params) < 2 or len(params) % 2)) or (n is not None and len(params) != n):
-        want = "K positions [m] then K coefficients (an even number, at least 2)" if n is None else f"{n} numbers"
+        want = (f"{n} number" + ("s" if n != 1 else "") if n is not None
+                else "K positions [m] then K coefficients (an even number, at least 2)")
         raise ProjectError(f"simulation.anom_params = {params} does not fit anom_model = '{name}': it takes {want}")
     try:
         if name == "MultiLogBohm":

@@ -14,22 +14,20 @@ SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 
 REFERENCE = SHARED / "reference"
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "hallthruster"
-"""Golden copies of HallThruster.jl's files, in the repository (tests/data/hallthruster/PROVENANCE.md)."""
+"""Trimmed golden records of HallThruster.jl's regression cases (tests/data/hallthruster/PROVENANCE.md)."""
 
 
 def reference_path(*parts: str) -> Path:
-    """The golden copy of a validation file when the repository has it, else the file under
-    ``../shared/reference``; skips the test when neither exists."""
-    for root in (GOLDEN, REFERENCE):
-        path = root.joinpath(*parts)
-        if path.exists():
-            return path
-    pytest.skip(f"validation data {'/'.join(parts)} not available")
+    """Path under ``../shared/reference``; skips the test when it does not exist."""
+    path = REFERENCE.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"validation data {path} not available")
+    return path
 
 
 @pytest.fixture
 def reference():
-    """``reference(*parts)``: a validation file (golden copy first, then ``../shared/reference``)."""
+    """``reference(*parts)``: a path under ``../shared/reference``, skipping when it is absent."""
     return reference_path
 
 

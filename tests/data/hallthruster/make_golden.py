@@ -1,9 +1,10 @@
-"""Rebuild the golden copies in this folder from ``../shared/reference`` (run from the repository root).
+"""Rebuild the trimmed golden files in this folder from ``../shared/reference`` (run from the repository root).
 
-The copies are HallThruster.jl's own files (MIT, see LICENSE and PROVENANCE.md), trimmed to what the
-tests read: the regression inputs, the time-averaged reference frames (only the profiles compared),
-the per-frame time series, upstream's rate tables and the LANDMARK curves used. Values are not
-changed: JSON numbers are written back with Python's shortest round-trip form.
+For each of HallThruster.jl's four regression cases (MIT, see LICENSE and PROVENANCE.md) one file
+``ref_<case>.json`` keeps what the fresh-clone physics test reads: the run's ``config``,
+``simulation`` and ``postprocess`` blocks (the input), the time-averaged frame reduced to the
+profiles compared, and the means of the discharge current, thrust and ion current over the
+averaging window, computed from the per-frame series. Values are not changed.
 
     python tests/data/hallthruster/make_golden.py
 """
@@ -11,45 +12,36 @@ changed: JSON numbers are written back with Python's shortest round-trip form.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SOURCE = HERE.parents[2].parent / "shared" / "reference"
+SOURCE = HERE.parents[2].parent / "shared" / "reference" / "hallthruster_regression"
 CASES = ("spt100_tutorial", "landmark_1", "landmark_2", "landmark_3")
-FRAME_KEYS = ("Tev", "E", "potential", "ne", "channel_area", "discharge_current")
-LANDMARK_CURVES = [(1, f, c) for f in ("potential", "energy", "electric_field") for c in ("fluid_1", "fluid_2")] + [
-    (3, f, c) for f in ("potential", "energy", "electric_field") for c in ("fluid_2", "hybrid")]
+FIRST_AVERAGED_FRAME = 749  # the reference frames average frames 749..end (0-based)
+FRAME_KEYS = ("Tev", "E", "potential", "ne", "discharge_current")
 
 
-def _trim_reference(ref: dict) -> dict:
+def trimmed(ref: dict, osc: dict) -> dict:
+    """The golden record of one case (see the module docstring)."""
     frame = ref["frames"][0]
     kept = {k: frame[k] for k in FRAME_KEYS}
-    kept["neutrals"] = {"Xe": {"n": frame["neutrals"]["Xe"]["n"]}}
-    kept["ions"] = {"Xe": [{k: ion[k] for k in ("n", "u", "nu", "Z")} for ion in frame["ions"]["Xe"]]}
+    kept["neutral_density"] = frame["neutrals"]["Xe"]["n"]
+    kept["ion_velocity_1"] = frame["ions"]["Xe"][0]["u"]
+    t, k0 = osc["time"], FIRST_AVERAGED_FRAME
+    window = {"first_frame": k0, "average_start_time_s": 0.5 * (t[k0 - 1] + t[k0])}
+    for name, key in (("discharge_current_A", "discharge_current"), ("thrust_N", "thrust"),
+                      ("ion_current_A", "ion_current")):
+        values = osc[key][k0:]
+        window[name] = sum(values) / len(values)
     return {"config": ref["config"], "simulation": ref["simulation"], "postprocess": ref["postprocess"],
-            "grid": ref["grid"], "frames": [kept]}
+            "averaged_frame": kept, "window": window}
 
 
 def main() -> None:
-    out = HERE / "hallthruster_regression"
-    out.mkdir(exist_ok=True)
-    src = SOURCE / "hallthruster_regression"
-    for name in ("spt100_tutorial.json", "bfield_spt100.csv"):
-        shutil.copyfile(src / name, out / name)
     for case in CASES:
-        ref = json.loads((src / f"ref_{case}.json").read_text())
-        (out / f"ref_{case}.json").write_text(json.dumps(_trim_reference(ref), separators=(",", ":")))
-        osc = json.loads((src / f"oscillations_{case}.json").read_text())
-        (out / f"oscillations_{case}.json").write_text(json.dumps(osc, separators=(",", ":")))
-    shutil.copytree(SOURCE / "reactions", HERE / "reactions", dirs_exist_ok=True)
-    landmark = HERE / "landmark"
-    landmark.mkdir(exist_ok=True)
-    shutil.copyfile(SOURCE / "landmark" / "landmark_rates.csv", landmark / "landmark_rates.csv")
-    for case, field, code in LANDMARK_CURVES:
-        (landmark / f"case_{case}").mkdir(exist_ok=True)
-        name = f"case_{case}/{field}_{code}.csv"
-        shutil.copyfile(SOURCE / "landmark" / name, landmark / name)
+        ref = json.loads((SOURCE / f"ref_{case}.json").read_text())
+        osc = json.loads((SOURCE / f"oscillations_{case}.json").read_text())
+        (HERE / f"ref_{case}.json").write_text(json.dumps(trimmed(ref, osc), separators=(",", ":")))
 
 
 if __name__ == "__main__":
