@@ -1,6 +1,7 @@
 """The EDM2 magnitude-preserving U-Net ("config G") in 1D (docs/model.md §3.2-3.4).
 
 F_θ(x; c_noise, ℓ): x (B, C, W) already scaled by c_in, c_noise (B,), optional labels ℓ (B, P).
+Inside, activations are channels-last, (B, W, C) (see hallctl.model.layers).
 Reference: Karras et al., EDM2, arXiv:2312.02696, Fig. 21 and App. B. Written from the paper and
 docs/model.md; no code was copied from NVlabs/edm2.
 """
@@ -80,19 +81,19 @@ class Block(nn.Module):
             self.attn = CosineAttention(out_channels, num_heads, T_ATTN, generator=generator)
 
     def forward(self, x: Tensor, emb: Tensor) -> Tensor:
-        """x (B, C_in, W) and e (B, C_emb) → (B, C_out, W') with W' = W/2, 2W or W."""
+        """x (B, W, C_in) and e (B, C_emb) → (B, W', C_out) with W' = W/2, 2W or W."""
         if self.resample == "down":
             x = downsample(x)
         elif self.resample == "up":
             x = upsample(x)
         project = self.conv_skip if self.conv_skip is not None else (lambda v: v)  # width change, 1×1
         if self.flavor == "enc":  # encoder: project first, then unit RMS across channels at every z
-            x = normalize(project(x), dim=1)
+            x = normalize(project(x), dim=-1)
         # fused: MP-SiLU's division by 0.596 (Eq. 81) is folded into the next layer's gain
         silu, g = (F.silu, 1 / SILU_RMS) if self.fused else (mp_silu, 1.0)
         r = self.conv_res0(silu(x), gain=g)
         scale = 1 + self.emb_linear(emb, gain=self.emb_gain)  # (B, C_out): per-channel modulation
-        r = silu(r * scale[:, :, None].to(r.dtype))
+        r = silu(r * scale[:, None, :].to(r.dtype))
         if self.training and self.dropout > 0:
             r = F.dropout(r, p=self.dropout)
         r = self.conv_res1(r, gain=g)
@@ -203,6 +204,7 @@ class UNet(nn.Module):
             x = torch.cat([x, ones, control.to(x.dtype).expand(x.shape[0], -1, -1)], dim=1)
         else:
             x = torch.cat([x, ones], dim=1)
+        x = x.transpose(1, 2)  # channels-last from here on
         skips: list[Tensor] = []
         for name, module in self.enc.items():
             x = module(x) if name.endswith("_conv") else module(x, emb)
@@ -211,4 +213,4 @@ class UNet(nn.Module):
             if "_block" in name:
                 x = mp_cat(x, skips.pop(), t=T_CAT)
             x = module(x, emb)
-        return self.out_conv(x, gain=self.out_gain)
+        return self.out_conv(x, gain=self.out_gain).transpose(1, 2)

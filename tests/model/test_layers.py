@@ -1,4 +1,7 @@
-"""MP primitives keep unit variance (docs/model.md §10.2-3); resampling keeps RMS ≈ 1 in 1D (§3.1)."""
+"""MP primitives keep unit variance (docs/model.md §10.2-3); resampling keeps RMS ≈ 1 in 1D (§3.1).
+
+Activations are channels-last, (B, W, C), as inside the U-Net.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import pytest
 import torch
 
 from hallctl.model.layers import (
+    Conv3,
     CosineAttention,
     MPConv,
     MPFourier,
@@ -45,7 +49,7 @@ def test_normalize_gives_unit_rms(g):
 
 
 def test_mp_silu_sum_cat_keep_unit_rms(g):
-    a, b = unit((64, 32, 64), g), unit((64, 48, 64), g)
+    a, b = unit((64, 64, 32), g), unit((64, 64, 48), g)
     assert rms(mp_silu(a)) == pytest.approx(1, abs=0.03)
     for t in (0.0, 0.3, 0.5, 0.9):
         assert rms(mp_sum(a, unit(a.shape, g), t)) == pytest.approx(1, abs=0.02)
@@ -53,19 +57,31 @@ def test_mp_silu_sum_cat_keep_unit_rms(g):
 
 
 def test_mp_cat_balances_the_two_parts(g):
-    a, b = unit((64, 16, 64), g), unit((64, 48, 64), g)
+    a, b = unit((64, 64, 16), g), unit((64, 64, 48), g)
     y = mp_cat(a, b, t=0.5)
     # equal t: each part contributes half of the total energy regardless of its width
-    assert y[:, :16].square().sum().item() == pytest.approx(y[:, 16:].square().sum().item(), rel=0.05)
+    assert y[..., :16].square().sum().item() == pytest.approx(y[..., 16:].square().sum().item(), rel=0.05)
 
 
 @pytest.mark.parametrize("kernel", [None, 1, 3])
 def test_mp_conv_keeps_unit_rms_and_uses_gain(kernel, g):
     layer = MPConv(96, 64, kernel, generator=g)
-    x = unit((128, 96) if kernel is None else (128, 96, 256), g)
+    x = unit((128, 96) if kernel is None else (128, 256, 96), g)
     assert rms(layer(x)) == pytest.approx(1, abs=0.05)
     assert rms(layer(x, gain=0.5)) == pytest.approx(0.5, abs=0.03)
     assert torch.count_nonzero(layer(x, gain=torch.zeros([]))) == 0
+
+
+def test_conv3_is_conv1d_in_channels_last_layout(g):
+    x = torch.randn(3, 7, 5, generator=g, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(4, 5, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    expected = torch.nn.functional.conv1d(x.transpose(1, 2), w, padding=1).transpose(1, 2)
+    torch.testing.assert_close(Conv3.apply(x, w), expected)
+    assert torch.autograd.gradcheck(Conv3.apply, (x, w))
+    assert torch.autograd.gradcheck(Conv3.apply, (x.detach(), w))  # weight gradient alone (the stem)
+    # width 1: both neighbours are padding
+    one = x[:, :1].detach().requires_grad_(True)
+    assert torch.autograd.gradcheck(Conv3.apply, (one, w))
 
 
 def test_mp_fourier_has_unit_rms_for_any_input(g):
@@ -75,26 +91,26 @@ def test_mp_fourier_has_unit_rms_for_any_input(g):
 
 
 def test_upsampling_keeps_rms_exactly(g):
-    x = unit((32, 16, 64), g)
+    x = unit((32, 64, 16), g)
     y = upsample(x)
-    assert y.shape == (32, 16, 128)
+    assert y.shape == (32, 128, 16)
     assert rms(y) == pytest.approx(rms(x), rel=1e-6)
     torch.testing.assert_close(downsample(y), x)  # down ∘ up = identity: gain 2, not 4
 
 
 def test_downsampling_keeps_rms_of_smooth_signals(g):
-    smooth = upsample(upsample(unit((32, 16, 32), g)))  # correlated along z, RMS 1
+    smooth = upsample(upsample(unit((32, 32, 16), g)))  # correlated along z, RMS 1
     assert rms(downsample(smooth)) == pytest.approx(1, abs=0.02)
     # white noise loses √2 by averaging; the pixel norm after every encoder down-sampling restores it
-    assert rms(downsample(unit((32, 16, 128), g))) == pytest.approx(1 / math.sqrt(2), abs=0.02)
+    assert rms(downsample(unit((32, 128, 16), g))) == pytest.approx(1 / math.sqrt(2), abs=0.02)
 
 
 def test_cosine_attention_keeps_unit_rms(g):
     attn = CosineAttention(64, num_heads=2, generator=g)
     # positions that agree (here: constant along z) pass through the softmax average unchanged
-    assert rms(attn(unit((16, 64, 1), g).expand(16, 64, 32))) == pytest.approx(1, abs=0.05)
+    assert rms(attn(unit((16, 1, 64), g).expand(16, 32, 64))) == pytest.approx(1, abs=0.05)
     # uncorrelated positions are averaged down; t_attn = 0.3 bounds the loss at 0.7/√0.58 = 0.92
-    assert 0.9 < rms(attn(unit((16, 64, 32), g))) < 1.02
+    assert 0.9 < rms(attn(unit((16, 32, 64), g))) < 1.02
 
 
 @pytest.mark.parametrize(
@@ -109,9 +125,9 @@ def test_cosine_attention_keeps_unit_rms(g):
 )
 def test_blocks_keep_unit_rms_at_init(flavor, resample, c_in, c_out, heads, g):
     block = Block(c_in, c_out, 48, flavor=flavor, resample=resample, num_heads=heads, generator=g)
-    x = unit((32, c_in, 32), g)
+    x = unit((32, 32, c_in), g)
     if resample == "down":
-        x = upsample(unit((32, c_in, 16), g))
+        x = upsample(unit((32, 16, c_in), g))
     y = block(x, unit((32, 48), g))
     if heads == 0:
         assert rms(y) == pytest.approx(1, abs=0.03)
@@ -123,7 +139,7 @@ def test_blocks_keep_unit_rms_at_init(flavor, resample, c_in, c_out, heads, g):
 def test_forced_weight_normalization_after_one_training_forward(fused, g):
     layer = MPConv(12, 8, 3, generator=g).train()
     layer.fused = fused
-    layer(unit((4, 12, 16), g))
+    layer(unit((4, 16, 12), g))
     norms = layer.weight.reshape(8, -1).norm(dim=1)
     torch.testing.assert_close(norms, torch.full((8,), math.sqrt(36)), rtol=2e-4, atol=0)
 
@@ -144,7 +160,7 @@ def test_fused_and_plain_blocks_agree_in_values_and_gradients(g):
         with torch.no_grad():
             block.emb_gain.fill_(0.5)
         set_fused(block, fused)
-        x = torch.randn(4, 16, 8, generator=torch.Generator().manual_seed(6))
+        x = torch.randn(4, 8, 16, generator=torch.Generator().manual_seed(6))
         y = block(x, torch.randn(4, 24, generator=torch.Generator().manual_seed(7)))
         y.square().sum().backward()
         twins.append((y.detach(), [p.grad for p in block.parameters()], [p.detach() for p in block.parameters()]))
