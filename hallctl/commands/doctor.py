@@ -11,7 +11,7 @@ from pathlib import Path
 from hallctl import __version__
 from hallctl.errors import HallctlError
 
-__all__ = ["run_checks"]
+__all__ = ["julia_rows", "run_checks"]
 
 
 def _version(module: str) -> tuple[str, bool | None]:
@@ -20,6 +20,24 @@ def _version(module: str) -> tuple[str, bool | None]:
     except Exception as exc:
         return f"not importable ({type(exc).__name__}: {exc})", False
     return str(getattr(mod, "__version__", "?")), True
+
+
+def julia_rows() -> list[tuple[str, str, bool | None]]:
+    """The julia backend's rows: Julia, its project, HallThruster.jl, PythonCall.jl, juliacall (none is imported)."""
+    from hallctl.backends.julia_probe import HALLTHRUSTER_VERSION, probe_julia
+
+    status = probe_julia(timeout_s=30.0)
+    hallthruster = status.hallthruster_version or "not found"
+    if status.hallthruster_version and status.hallthruster_version != HALLTHRUSTER_VERSION:
+        hallthruster += f" (the julia backend needs exactly {HALLTHRUSTER_VERSION})"
+    return [
+        ("julia backend: Julia", f"{status.julia} {status.julia_version}".strip() or "not found", None),
+        ("julia backend: Julia project", status.project or "-", None),
+        ("julia backend: HallThruster.jl", hallthruster, None),
+        ("julia backend: PythonCall.jl", status.pythoncall_version or "not found", None),
+        ("julia backend: juliacall", status.juliacall_version or "not installed", None),
+        ("julia backend", "ready" if status.ready else f"unavailable: {status.missing()}", None),
+    ]
 
 
 def run_checks(project_file: str | Path | None = None, overrides: Sequence[str] = ()
@@ -44,13 +62,7 @@ def run_checks(project_file: str | Path | None = None, overrides: Sequence[str] 
         pass
     rows.append(("CPU cores", str(os.cpu_count()), None))
 
-    from hallctl.backends.julia_probe import probe_julia
-
-    status = probe_julia(timeout_s=30.0)
-    rows.append(("julia backend: Julia", f"{status.julia} {status.julia_version}".strip() or "not found", None))
-    rows.append(("julia backend: HallThruster.jl", status.hallthruster_version or "not found", None))
-    rows.append(("julia backend: juliacall", "installed" if status.juliacall else "not installed", None))
-    rows.append(("julia backend", "ready" if status.ready else f"unavailable: {status.missing()}", None))
+    rows.extend(julia_rows())
 
     from hallctl.project import find_project_file, load_project
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from hallctl.backends.dask import DaskSettings
 from hallctl.data.store import atomic_write, write_raw_shard
-from hallctl.errors import DataError
+from hallctl.errors import DataError, HallctlError
 from hallctl.generate.plan import CampaignPlan, draw_job, sim_config_for
 from hallctl.generate.records import to_records
 from hallctl.jobs import RECORD_FIELDS, SimJob, SimOutcome
@@ -37,6 +37,7 @@ from hallctl.lock import folder_lock
 from hallctl.parts import Part
 from hallctl.report import Reporter, resolve
 from hallctl.sections import PARAMETER_NAMES, SIMULATION_KEYS_V2, GenerateSection, SimulationSection
+from hallctl.sim.config import SimConfig
 
 __all__ = ["CampaignStatus", "CampaignSummary", "Part", "campaign_identity", "campaign_status", "dry_run",
            "run_campaign", "scan_raw"]
@@ -237,6 +238,15 @@ def dry_run(plan: CampaignPlan, n: int = 5) -> list[SimJob]:
     return [draw_job(plan, i) for i in range(n)]
 
 
+def _first_config(plan: CampaignPlan) -> SimConfig | None:
+    """Simulation 0's configuration: its settings show whether the julia backend can express the campaign
+    (None when its parameters are refused; that run is then recorded as a failure, as with native)."""
+    try:
+        return sim_config_for(plan, draw_job(plan, 0))
+    except HallctlError:
+        return None
+
+
 def run_campaign(plan: CampaignPlan, settings: GenerateSection, directory: Path, ident: dict[str, Any], *,
                  provenance: dict[str, Any], force: bool = False, repair: bool = False, part: Part | None = None,
                  dask: DaskSettings | None = None, report: Reporter | None = None) -> CampaignSummary:
@@ -257,7 +267,8 @@ def run_campaign(plan: CampaignPlan, settings: GenerateSection, directory: Path,
     Raises:
         DataError: the data directory holds a different campaign (unless ``force``), another process
             is writing it, or a shard cannot be read (unless ``repair``).
-        BackendError: the julia backend was asked for on a machine without Julia.
+        BackendError: the julia backend was asked for on a machine without Julia (or without HallThruster.jl
+            0.21.6, PythonCall.jl or juliacall), or for a setting HallThruster.jl cannot be told (named).
         KeyboardInterrupt: after saving every finished simulation.
     """
     report = resolve(report)
@@ -266,7 +277,7 @@ def run_campaign(plan: CampaignPlan, settings: GenerateSection, directory: Path,
     if g.backend == "julia":
         from hallctl.backends.julia import check_backend
 
-        check_backend()  # fails fast, before touching the data directory
+        check_backend(_first_config(plan))  # fails fast, before touching the data directory
     part = part or Part()
     if force and not part.whole:
         raise DataError("--force cannot move a campaign aside from one part of a job array; run it once without "

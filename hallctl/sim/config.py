@@ -236,6 +236,15 @@ class SimConfig:
         idx = np.nonzero(save_times_s >= self.average_start_time_s)[0]
         return int(idx[0]) if idx.size else len(save_times_s) - 1
 
+    @property
+    def average_start_s(self) -> float:
+        """The averaging start as a time [s], for solvers that take a time: ``average_start_time_s``, or,
+        when None, a quarter frame before frame ⌊num_save/2⌋ (1-based), which selects the same frames."""
+        if self.average_start_time_s is not None:
+            return self.average_start_time_s
+        frame_dt = self.duration_s / (self.num_save - 1)
+        return max((max(self.num_save // 2 - 1, 0) - 0.25) * frame_dt, 0.0)
+
     @classmethod
     def hall_diffusion(cls, **overrides: Any) -> SimConfig:
         """The hall_diffusion configuration of docs/physics.md §14 with ``overrides`` applied.

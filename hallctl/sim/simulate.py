@@ -18,7 +18,7 @@ from hallctl.errors import SimulationInputError
 from hallctl.report import Reporter, resolve
 from hallctl.sim import layout as lay
 from hallctl.sim.config import SimConfig
-from hallctl.sim.constants import E_CHARGE, M_XE
+from hallctl.sim.metrics import performance
 from hallctl.sim.result import PERFORMANCE_KEYS, Result
 from hallctl.sim.setup import SimArrays, build_arrays
 from hallctl.sim.solver import initialize, run_chunk
@@ -119,46 +119,9 @@ def _finish(config: SimConfig, arrays: SimArrays, z_m: np.ndarray, status: str, 
             profiles[name] = np.full(n2, np.nan)
     perf = dict.fromkeys(PERFORMANCE_KEYS, math.nan)
     if navg > 0:
-        perf.update(_performance(config, profiles, S[lay.S_AVG_ID] / navg, z_m))
+        perf.update(performance(config, profiles, S[lay.S_AVG_ID] / navg, z_m))
     return Result(status=status, reason=reason, config=config, z_m=z_m, profiles=profiles,
                   t_s=arrays.save_t[:nsaved].copy(), discharge_current_A=arrays.ser_id[:nsaved].copy(),
                   ion_current_A=arrays.ser_ii[:nsaved].copy(), thrust_N=arrays.ser_thrust[:nsaved].copy(),
                   performance=perf, steps=int(S[lay.S_STEPS]),
                   mean_dt_s=S[lay.S_AVG_DT] / navg if navg > 0 else math.nan, wall_s=wall_s, compile_s=compile_s)
-
-
-def _performance(config: SimConfig, prof: dict[str, np.ndarray], Id: float, z_m: np.ndarray) -> dict[str, float]:
-    """Metrics of the time-averaged frame (docs/physics.md §13)."""
-    m = M_XE
-    A = prof["channel_area"]
-    thrust = 0.0
-    mass_flux = 0.0
-    for Z in range(1, config.max_charge + 1):
-        n, f = prof[f"ni_{Z}"], prof[f"niui_{Z}"]
-        thrust += A[-1] * m * f[-1] ** 2 / n[-1] - A[0] * m * f[0] ** 2 / n[0]
-        mass_flux += m * f[-1] * A[-1]
-    div_eff = math.cos(math.atan(prof["tan_div_angle"][-1])) ** 2
-    if config.apply_thrust_divergence_correction:
-        thrust *= math.sqrt(div_eff)
-    Ii = prof["ji"][-1] * A[-1]
-    mdot = config.anode_mass_flow_rate_kg_s
-    Vd = config.discharge_voltage_V
-    Te = prof["Tev"][1:-1]
-    E = prof["E"][1:-1]
-    zc = z_m[1:-1]
-    iT = int(np.argmax(Te))
-    iE = int(np.argmax(E))
-    return {
-        "thrust_N": thrust,
-        "discharge_current_A": Id,
-        "ion_current_A": Ii,
-        "anode_efficiency": thrust**2 / (2.0 * mdot * Id * Vd) if Id > 0 else math.nan,
-        "mass_utilization": mass_flux / mdot,
-        "current_utilization": Ii / Id if Id > 0 else math.nan,
-        "voltage_efficiency": 0.5 * m * prof["ui_1"][-1] ** 2 / (E_CHARGE * Vd),
-        "divergence_efficiency": div_eff,
-        "max_Te_eV": float(Te[iT]),
-        "z_max_Te_m": float(zc[iT]),
-        "max_E_V_m": float(E[iE]),
-        "z_max_E_m": float(zc[iE]),
-    }

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.data.hallthruster.make_golden import CASES, trimmed
+from tests.data.hallthruster.make_golden import CASES, LAYOUT_CASE, solution_layout, trimmed
 from tests.sim.conftest import GOLDEN, REFERENCE
 
 
@@ -23,3 +23,11 @@ def test_golden_record_equals_its_source(case):
     ref = json.loads((folder / f"ref_{case}.json").read_text())
     osc = json.loads((folder / f"oscillations_{case}.json").read_text())
     assert json.loads((GOLDEN / f"ref_{case}.json").read_text()) == trimmed(ref, osc)
+
+
+def test_solution_layout_equals_its_source():
+    source = REFERENCE / "hallthruster_regression" / f"ref_{LAYOUT_CASE}.json"
+    assert (GOLDEN / "solution_layout.json").is_file()
+    if not source.is_file():
+        pytest.skip("../shared/reference is absent")
+    assert json.loads((GOLDEN / "solution_layout.json").read_text()) == solution_layout(json.loads(source.read_text()))

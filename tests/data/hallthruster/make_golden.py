@@ -4,7 +4,10 @@ For each of HallThruster.jl's four regression cases (MIT, see LICENSE and PROVEN
 ``ref_<case>.json`` keeps what the fresh-clone physics test reads: the run's ``config``,
 ``simulation`` and ``postprocess`` blocks (the input), the time-averaged frame reduced to the
 profiles compared, and the means of the discharge current, thrust and ion current over the
-averaging window, computed from the per-frame series. Values are not changed.
+averaging window, computed from the per-frame series. Values are not changed. ``solution_layout.json``
+keeps the names, not the values, of what HallThruster.jl v0.21.6 serializes of a ``Solution`` (its
+keys, a frame's keys, a species' keys, the grid's length): the julia backend's driver and its
+documented API list are checked against it.
 
     python tests/data/hallthruster/make_golden.py
 """
@@ -19,6 +22,7 @@ SOURCE = HERE.parents[2].parent / "shared" / "reference" / "hallthruster_regress
 CASES = ("spt100_tutorial", "landmark_1", "landmark_2", "landmark_3")
 FIRST_AVERAGED_FRAME = 749  # the reference frames average frames 749..end (0-based)
 FRAME_KEYS = ("Tev", "E", "potential", "ne", "discharge_current")
+LAYOUT_CASE = "spt100_tutorial"  # the case whose Solution layout solution_layout.json records
 
 
 def trimmed(ref: dict, osc: dict) -> dict:
@@ -37,11 +41,23 @@ def trimmed(ref: dict, osc: dict) -> dict:
             "averaged_frame": kept, "window": window}
 
 
+def solution_layout(ref: dict) -> dict:
+    """The layout of a serialized Solution: key names and the grid's length, no values but the domain's ends."""
+    frame = ref["frames"][0]
+    species = frame["neutrals"]["Xe"]
+    return {"solution_keys": list(ref), "frame_keys": list(frame), "species_keys": list(species),
+            "ions_per_gas": type(frame["ions"]["Xe"]).__name__, "grid_points": len(ref["grid"]),
+            "num_cells": ref["simulation"]["grid"]["num_cells"], "grid_ends": [ref["grid"][0], ref["grid"][-1]],
+            "domain": ref["config"]["domain"], "retcode": ref["retcode"]}
+
+
 def main() -> None:
     for case in CASES:
         ref = json.loads((SOURCE / f"ref_{case}.json").read_text())
         osc = json.loads((SOURCE / f"oscillations_{case}.json").read_text())
         (HERE / f"ref_{case}.json").write_text(json.dumps(trimmed(ref, osc), separators=(",", ":")))
+        if case == LAYOUT_CASE:
+            (HERE / "solution_layout.json").write_text(json.dumps(solution_layout(ref), indent=1) + "\n")
 
 
 if __name__ == "__main__":
