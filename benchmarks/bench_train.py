@@ -12,12 +12,15 @@ Variants (all in this process, interleaved round by round; medians reported, bes
                  same batch and shape, same configuration (base 64, mult [1, 2, 3, 4], 2 blocks,
                  attention at 16 and 8, 32 channels per head). The ratios are against this row.
 - ``baseline``   the plain EDM2 transcription (``set_fused(net, False)``): each layer normalizes
-                 its weight twice through autograd (Eq. 66 then Eq. 47), explicit MP-SiLU and
-                 clamp; float32, torch's default Adam, the same loss and EMA.
-- ``hallctl``    the step ``hallctl.model.train`` runs (``Trainer.train_step``): fused MP layers
-                 (one row norm per layer and step for both normalizations, the normalization's
-                 gradient written out, MP-SiLU's constant folded into the next layer's weight scale,
-                 a one-kernel clamp), float32.
+                 its weight twice through autograd (Eq. 66 then Eq. 47) and runs ``conv1d``,
+                 explicit MP-SiLU and clamp; float32, torch's default Adam, the same loss and EMA.
+- ``hallctl``    the step ``hallctl.model.train`` runs (``Trainer.train_step``): channels-last
+                 activations with every kernel-3 convolution as one matrix product (``Conv3``), the
+                 weight normalization and the product in one operation with its gradient written out
+                 (``NormalizedConv``; one row norm per layer and step for both normalizations),
+                 attention written out, MP-SiLU's constant folded into the next layer's weight scale,
+                 a one-kernel clamp, fused Adam, glibc malloc keeping freed blocks (process-wide, so
+                 every variant of this process has it), float32.
 - ``hallctl-bf16``  the same under bf16 autocast (amp = "bf16").
 - ``hallctl-compile[-bf16]``  with torch.compile of the U-Net (``--compile``; minutes to compile).
 

@@ -44,11 +44,12 @@ WARM_UP_STEPS = 20
 
 
 def driver_path() -> Path:
-    """``generate.jl``: inside the installed package, else the checkout's ``julia/``, else $HALLCTL_JULIA_DRIVER."""
+    """``generate.jl``: $HALLCTL_JULIA_DRIVER when set (an explicit override), else inside the installed
+    package, else the checkout's ``julia/``."""
     here = Path(__file__).resolve()
     candidates = [here.parents[1] / "julia" / "generate.jl", here.parents[2] / "julia" / "generate.jl"]
     if os.environ.get("HALLCTL_JULIA_DRIVER"):
-        candidates.append(Path(os.environ["HALLCTL_JULIA_DRIVER"]))
+        candidates = [Path(os.environ["HALLCTL_JULIA_DRIVER"])]
     for path in candidates:
         if path.is_file():
             return path

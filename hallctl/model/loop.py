@@ -26,7 +26,7 @@ from hallctl.model.io import ema_filename, save_model
 from hallctl.model.loss import edm_loss, fixed_sigma_loss
 from hallctl.model.lr_schedule import learning_rate
 from hallctl.model.moments import data_covariance
-from hallctl.model.runtime import CompiledOrEager
+from hallctl.model.runtime import CompiledOrEager, force_weights, keep_freed_memory
 from hallctl.model.settings import ModelConfig, TrainSettings
 from hallctl.model.stream import DataOrder, derive_seed, sigint_deferred
 from hallctl.report import Reporter
@@ -62,6 +62,8 @@ class Trainer:
         N, C, W = train_data.shape
         self.shape = (N, C, W)
         self.seed = s.seed
+        if device.type == "cpu":
+            keep_freed_memory()  # the same activations every step: no page faults for re-allocating them
         self.net = build_precond(cfg, C, W, seed=derive_seed(s.seed, 6)).to(device).train()
         self.net.amp_dtype = amp_dtype
         self.params = list(self.net.parameters())
@@ -203,6 +205,7 @@ class Trainer:
             if self.template is not None:
                 self.control_gen.manual_seed(derive_seed(self.seed, 3, self.nimg))
                 control = draw_controls(x, self.template, self.normalization, generator=self.control_gen)
+            force_weights(self.net.unet, self.net.runner is not None)  # Eq. (66) outside a compiled graph
             try:
                 objective, lam_loss = edm_loss(
                     self.net,

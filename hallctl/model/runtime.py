@@ -7,6 +7,9 @@ when compilation fails, and bf16 autocast where it pays.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +20,8 @@ from hallctl.errors import ModelError
 
 __all__ = [
     "CompiledOrEager",
+    "force_weights",
+    "keep_freed_memory",
     "native_cpu_bf16",
     "resolve_amp",
     "resolve_device",
@@ -69,6 +74,41 @@ def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
         return torch.bfloat16 if device.type == "cpu" and native_cpu_bf16() else None
     raise ModelError(f"train.amp = {amp!r} is invalid: use 'auto', 'bf16' or 'off'")
+
+
+def keep_freed_memory() -> bool:
+    """Let glibc's malloc keep freed blocks for reuse instead of handing them back to the system.
+
+    A CPU training step allocates and frees the same activations every step. Blocks above
+    malloc's mmap threshold are returned to the kernel on every free and page-faulted back in
+    (zero-filled) on the next allocation; raising the mmap and trim thresholds keeps them in the
+    heap. benchmarks/bench_train.py measures the effect. Process-wide; a no-op (False) where
+    malloc is not glibc's.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(mallopt(m_mmap_threshold, 1 << 30)) and bool(mallopt(m_trim_threshold, (1 << 31) - 1))
+
+
+def force_weights(module: nn.Module, enabled: bool = True) -> None:
+    """Apply Eq. (66) to every MP layer of ``module`` now, and mark them ``preforced`` (or unmark them).
+
+    A compiled training forward must not mutate parameters: the compiled backward would differ from
+    eager mode's. The trainer of a compiled U-Net calls this before every forward instead.
+    """
+    from hallctl.model.layers import MPConv
+
+    for m in module.modules():
+        if isinstance(m, MPConv):
+            m.preforced = enabled
+            if enabled and m.training:
+                m.force_weight()
 
 
 def set_fused(module: nn.Module, enabled: bool) -> None:

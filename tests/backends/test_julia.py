@@ -131,23 +131,26 @@ def test_driver_results_become_native_outcomes():
     assert errored.status == "error" and errored.reason == "HallThruster.jl returned error: DomainError"
 
 
-def test_driver_is_found_in_the_package_then_the_checkout_then_the_variable(tmp_path, monkeypatch):
+def test_driver_is_the_variable_else_the_package_else_the_checkout(tmp_path, monkeypatch):
     from hallctl.backends import julia
 
     site = tmp_path / "site" / "hallctl"
     (site / "backends").mkdir(parents=True)
     monkeypatch.setattr(julia, "__file__", str(site / "backends" / "julia.py"))
-    monkeypatch.setenv("HALLCTL_JULIA_DRIVER", str(tmp_path / "mine.jl"))
+    monkeypatch.delenv("HALLCTL_JULIA_DRIVER", raising=False)
     with pytest.raises(BackendError, match="HALLCTL_JULIA_DRIVER"):
         julia.driver_path()
-    (tmp_path / "mine.jl").write_text("")
-    assert julia.driver_path() == tmp_path / "mine.jl"
     (tmp_path / "site" / "julia").mkdir()
     (tmp_path / "site" / "julia" / "generate.jl").write_text("")  # a checkout's julia/
     assert julia.driver_path() == tmp_path / "site" / "julia" / "generate.jl"
     (site / "julia").mkdir()
     (site / "julia" / "generate.jl").write_text("")  # the installed package
     assert julia.driver_path() == site / "julia" / "generate.jl"
+    monkeypatch.setenv("HALLCTL_JULIA_DRIVER", str(tmp_path / "mine.jl"))
+    with pytest.raises(BackendError, match=r"mine\.jl"):  # an override that names no file is an error
+        julia.driver_path()
+    (tmp_path / "mine.jl").write_text("")
+    assert julia.driver_path() == tmp_path / "mine.jl"
 
 
 def test_the_build_puts_the_driver_inside_the_package(tmp_path):

@@ -15,7 +15,7 @@ from hallctl.model.layers import (
     CosineAttention,
     MPConv,
     MPFourier,
-    NormalizedWeight,
+    NormalizedConv,
     downsample,
     mp_cat,
     mp_silu,
@@ -144,13 +144,28 @@ def test_forced_weight_normalization_after_one_training_forward(fused, g):
     torch.testing.assert_close(norms, torch.full((8,), math.sqrt(36)), rtol=2e-4, atol=0)
 
 
-def test_normalized_weight_gradient_is_that_of_normalize(g):
-    w = torch.randn(5, 4, 3, generator=g, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda v: NormalizedWeight.apply(v, 0.7), (w,))
-    G = torch.randn(5, 4, 3, generator=g, dtype=torch.float64)
-    (expected,) = torch.autograd.grad((0.7 * normalize(w) * G).sum(), w)
-    (got,) = torch.autograd.grad((NormalizedWeight.apply(w, 0.7) * G).sum(), w)
-    torch.testing.assert_close(got, expected)
+@pytest.mark.parametrize("shape", [(5, 4, 3), (5, 4, 1), (5, 4)])
+@pytest.mark.parametrize("learned_gain", [False, True])
+def test_normalized_conv_is_the_conv_of_the_normalized_weight(shape, learned_gain, g):
+    x = torch.randn((3, 4) if len(shape) == 2 else (3, 6, 4), generator=g, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(shape, generator=g, dtype=torch.float64, requires_grad=True)
+    gain = torch.tensor(0.8, dtype=torch.float64, requires_grad=True) if learned_gain else None
+
+    def plain(x, w, gain):
+        v = 0.7 * normalize(w) * (1 if gain is None else gain)
+        if v.ndim == 2 or v.shape[-1] == 1:
+            return torch.nn.functional.linear(x, v.reshape(v.shape[0], -1))
+        return torch.nn.functional.conv1d(x.transpose(1, 2), v, padding=1).transpose(1, 2)
+
+    inputs = (x, w) if gain is None else (x, w, gain)
+    fused = lambda *a: NormalizedConv.apply(a[0], a[1], a[2] if len(a) > 2 else None, 0.7, None)  # noqa: E731
+    torch.testing.assert_close(fused(*inputs), plain(x, w, gain))
+    assert torch.autograd.gradcheck(fused, inputs)
+    G = torch.randn_like(plain(x, w, gain))
+    expected = torch.autograd.grad((plain(x, w, gain) * G).sum(), inputs)
+    got = torch.autograd.grad((fused(*inputs) * G).sum(), inputs)
+    for e, o in zip(expected, got, strict=True):
+        torch.testing.assert_close(o, e)
 
 
 def test_fused_and_plain_blocks_agree_in_values_and_gradients(g):

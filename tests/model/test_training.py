@@ -257,6 +257,29 @@ def test_compile_failure_falls_back_to_eager(tmp_path, tiny_cfg, profiles, monke
     assert any("torch.compile failed" in w for w in report.warnings)
 
 
+def test_compiled_training_step_gives_the_eager_gradients(tmp_path, tiny_cfg, profiles):
+    """torch.compile traces the fused layers (Conv3, NormalizedConv), and the weights are forced (Eq. 66) outside
+    the compiled graph, so a compiled step has eager mode's loss and gradients (in-graph forcing did not)."""
+    from hallctl.model.loop import Trainer
+
+    results = []
+    for compiled in (False, True):
+        (tmp_path / str(compiled)).mkdir()
+        trainer = Trainer(profiles, None, None, None, cfg=tiny_cfg, settings=tiny_settings(compile=compiled),
+                          run_dir=tmp_path / str(compiled), dataset_meta={}, device=torch.device("cpu"),
+                          amp_dtype=None, report=Recorder())
+        with torch.no_grad():
+            trainer.net.unet.out_gain.fill_(0.5)
+        x = profiles[:8]
+        trainer._forward_backward(x, None)
+        assert (trainer.net.runner is not None) == compiled  # no fallback to eager mode
+        results.append({n: p.grad.clone() for n, p in trainer.net.named_parameters() if p.grad is not None})
+    eager, comp = results
+    assert comp.keys() == eager.keys() and len(eager) > 20
+    for name, g in eager.items():
+        torch.testing.assert_close(comp[name], g, rtol=1e-3, atol=1e-5, msg=name)
+
+
 def test_learning_rate_ramps_up_then_decays_as_inverse_sqrt():
     lr = dict(lr_ref=0.01, lr_ref_nimg=1000, lr_rampup_nimg=100)
     assert learning_rate(50, **lr) == pytest.approx(0.005)
