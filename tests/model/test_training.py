@@ -257,6 +257,7 @@ def test_compile_failure_falls_back_to_eager(tmp_path, tiny_cfg, profiles, monke
     assert any("torch.compile failed" in w for w in report.warnings)
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.compile's own use of torch.jit
 def test_compiled_training_step_gives_the_eager_gradients(tmp_path, tiny_cfg, profiles):
     """torch.compile traces the fused layers (Conv3, NormalizedConv), and the weights are forced (Eq. 66) outside
     the compiled graph, so a compiled step has eager mode's loss and gradients (in-graph forcing did not)."""
