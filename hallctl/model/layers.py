@@ -238,7 +238,7 @@ class MPConv(nn.Module):
         The plain transcription, and the cached weight of a frozen layer in eval mode.
         """
         c = c / math.sqrt(self.fan_in)
-        if not self.training and not (torch.is_grad_enabled() and self.weight.requires_grad):
+        if self.frozen:
             key = (self.weight._version, self.weight.data_ptr(), self.weight.device)
             if self._cache is None or self._cache[0] != key:
                 with torch.no_grad():
@@ -249,6 +249,11 @@ class MPConv(nn.Module):
             with torch.no_grad():
                 self.weight.copy_(normalize(self.weight.float()))
         return normalize(self.weight.float()) * c
+
+    @property
+    def frozen(self) -> bool:
+        """Eval mode with no weight gradient wanted: the normalized weight can be cached."""
+        return not self.training and not (torch.is_grad_enabled() and self.weight.requires_grad)
 
     @torch.no_grad()
     def force_weight(self) -> Tensor:
@@ -266,8 +271,7 @@ class MPConv(nn.Module):
         kernel = self.weight.shape[-1] if self.weight.ndim == 3 else 1
         fixed = gain if isinstance(gain, float | int) else 1.0
         learned = gain if isinstance(gain, Tensor) else None
-        frozen = not self.training and not (torch.is_grad_enabled() and self.weight.requires_grad)
-        if self.fused and not frozen and kernel in (1, 3):
+        if self.fused and not self.frozen and kernel in (1, 3):
             r = self.force_weight() if self.training and not self.preforced else None
             return NormalizedConv.apply(x, self.weight.float(), learned, fixed / math.sqrt(self.fan_in), r)
         w = self.unit_weight(fixed)

@@ -205,7 +205,8 @@ class Trainer:
             if self.template is not None:
                 self.control_gen.manual_seed(derive_seed(self.seed, 3, self.nimg))
                 control = draw_controls(x, self.template, self.normalization, generator=self.control_gen)
-            force_weights(self.net.unet, self.net.runner is not None)  # Eq. (66) outside a compiled graph
+            if self.net.runner is not None:
+                force_weights(self.net.unet)  # Eq. (66) outside the compiled graph
             try:
                 objective, lam_loss = edm_loss(
                     self.net,
@@ -228,6 +229,7 @@ class Trainer:
                     raise
                 self.runner.fail(exc)  # compiled graph failed: redo this step eagerly
                 self.net.runner = None
+                force_weights(self.net.unet, enabled=False)  # the eager layers force their weights again
 
     def train_step(self) -> tuple[float, float]:
         """One optimizer step; returns (mean λ-loss, gradient norm before clipping)."""

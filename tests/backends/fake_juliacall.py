@@ -41,43 +41,35 @@ class JuliaError(Exception):
     """What juliacall raises for a Julia exception."""
 
 
-class PyList(Sequence):
-    """A Python list as Julia sees it (juliacall's PyList{Py}): its elements stay Python objects."""
+class _Wrapper:
+    """What the wrappers below share: the wrapped container (private, so a Mapping keeps its items()) and its length."""
 
-    def __init__(self, items: list) -> None:
-        self.items = items
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, i: Any) -> Any:
-        return self.items[i]
-
-
-class PyDict(Mapping):
-    """A Python dict as Julia sees it (juliacall's PyDict{Py,Py})."""
-
-    def __init__(self, items: dict) -> None:
-        self.items = items
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __iter__(self) -> Iterator:
-        return iter(self.items)
-
-    def __getitem__(self, k: Any) -> Any:
-        return self.items[k]
-
-
-class VectorValue(Sequence):
-    """A Julia Vector handed to Python (elements converted on access). No __array__: callers must convert."""
-
-    def __init__(self, items: list) -> None:
+    def __init__(self, items: Any) -> None:
         self._items = items
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+class PyList(_Wrapper, Sequence):
+    """A Python list as Julia sees it (juliacall's PyList{Py}): its elements stay Python objects."""
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._items[i]
+
+
+class PyDict(_Wrapper, Mapping):
+    """A Python dict as Julia sees it (juliacall's PyDict{Py,Py})."""
+
+    def __iter__(self) -> Iterator:
+        return iter(self._items)
+
+    def __getitem__(self, k: Any) -> Any:
+        return self._items[k]
+
+
+class VectorValue(_Wrapper, Sequence):
+    """A Julia Vector handed to Python (elements converted on access). No __array__: callers must convert."""
 
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
@@ -85,14 +77,8 @@ class VectorValue(Sequence):
         return to_python(self._items[i])
 
 
-class DictValue(Mapping):
+class DictValue(_Wrapper, Mapping):
     """A Julia Dict handed to Python (values converted on access)."""
-
-    def __init__(self, items: dict) -> None:
-        self._items = items
-
-    def __len__(self) -> int:
-        return len(self._items)
 
     def __iter__(self) -> Iterator:
         return iter(self._items)
