@@ -18,9 +18,11 @@ Variants (all in this process, interleaved round by round; medians reported, bes
                  activations with every kernel-3 convolution as one matrix product (``Conv3``), the
                  weight normalization and the product in one operation with its gradient written out
                  (``NormalizedConv``; one row norm per layer and step for both normalizations),
-                 attention written out, MP-SiLU's constant folded into the next layer's weight scale,
-                 a one-kernel clamp, fused Adam, glibc malloc keeping freed blocks (process-wide, so
-                 every variant of this process has it), float32.
+                 weights stored input-major, so that the weight side of every product is a view with no
+                 transposing copy (``input_major``/``product_matrix``), attention written out, MP-SiLU's
+                 constant folded into the next layer's weight scale, a one-kernel clamp, fused Adam on
+                 the weights' contiguous memory-order views (``DenseAdam``), glibc malloc keeping freed
+                 blocks (process-wide, so every variant of this process has it), float32.
 - ``hallctl-bf16``  the same under bf16 autocast (amp = "bf16").
 - ``hallctl-compile[-bf16]``  with torch.compile of the U-Net (``--compile``; minutes to compile).
 
@@ -91,6 +93,8 @@ class Baseline:
     def __init__(self, cfg: ModelConfig, data: torch.Tensor, device: torch.device) -> None:
         self.net = build_precond(cfg, ROWS, LENGTH).to(device).train()
         set_fused(self.net, False)
+        for p in self.net.parameters():  # the usual contiguous layout (hallctl's weights are input-major)
+            p.data = p.data.contiguous()
         self.opt = torch.optim.Adam(self.net.parameters(), lr=1e-3, betas=(0.9, 0.99), eps=1e-8)
         self.ema = PowerEMA(self.net, (0.05, 0.1))
         self.data, self.nimg = data, 0

@@ -27,10 +27,13 @@ __all__ = [
     "MPFourier",
     "NormalizedConv",
     "downsample",
+    "from_product_matrix",
+    "input_major",
     "mp_cat",
     "mp_silu",
     "mp_sum",
     "normalize",
+    "product_matrix",
     "row_rms",
     "upsample",
 ]
@@ -95,8 +98,34 @@ def upsample(x: Tensor) -> Tensor:
 
 
 def row_rms(w: Tensor) -> Tensor:
-    """‖w_o‖/√n for each output unit o (first axis), shape (out,)."""
-    return torch.linalg.vector_norm(w.reshape(w.shape[0], -1), dim=1) / math.sqrt(w.numel() // w.shape[0])
+    """‖w_o‖/√n for each output unit o (first axis), shape (out,), in any memory layout."""
+    n = w.numel() // w.shape[0]
+    if w.is_contiguous():
+        return torch.linalg.vector_norm(w.reshape(w.shape[0], n), dim=1).div_(math.sqrt(n))
+    return product_matrix(w).square().sum(0).div_(n).sqrt_()  # (torch's norm over outer axes is slow)
+
+
+def input_major(w: Tensor) -> Tensor:
+    """w (out, in[, k]) stored with its axes reversed in memory: the output unit varies fastest.
+
+    The same values and shape; only the strides change, so that :func:`product_matrix` is a view.
+    """
+    axes = tuple(reversed(range(w.ndim)))
+    return w.permute(axes).contiguous().permute(axes)
+
+
+def product_matrix(w: Tensor) -> Tensor:
+    """The (k·in × out) matrix M with y = u M for u laid out as :func:`unfold3` lays it, M[j·in + c, o] = w[o, c, j].
+
+    A view of an :func:`input_major` weight; a copy of any other.
+    """
+    return w.permute(tuple(reversed(range(w.ndim)))).reshape(-1, w.shape[0])
+
+
+def from_product_matrix(m: Tensor, like: Tensor) -> Tensor:
+    """The inverse of :func:`product_matrix`: (k·in × out) → the shape of ``like``, input-major."""
+    axes = tuple(reversed(range(like.ndim)))
+    return m.reshape(like.permute(axes).shape).permute(axes)
 
 
 def compute_dtype(x: Tensor) -> torch.dtype:
@@ -129,9 +158,9 @@ def fold3(gu: Tensor) -> Tensor:
 class Conv3(torch.autograd.Function):
     """Kernel-3 convolution with zero padding, channels-last: y_l = Σ_j W_j x_(l+j−1), as one product.
 
-    The three neighbours of every position are laid side by side (:func:`unfold3`), so
-    y = u Wᵤᵀ with Wᵤ[o, jC + c] = W[o, c, j], one (B·W × 3C)·(3C × O) product; the backward is two
-    more (∂W = ∂yᵀ u, ∂u = ∂y Wᵤ) and ∂x = fold3(∂u). The same values as ``conv1d(x, W, padding=1)``
+    The three neighbours of every position are laid side by side (:func:`unfold3`), so y = u M with
+    M = :func:`product_matrix` (W), one (B·W × 3C)·(3C × O) product; the backward is two more
+    (∂M = uᵀ ∂y, ∂u = ∂y Mᵀ) and ∂x = fold3(∂u). The same values as ``conv1d(x, W, padding=1)``
     on (B, C, W), at about twice its speed on CPUs.
     """
 
@@ -139,21 +168,20 @@ class Conv3(torch.autograd.Function):
     def forward(ctx: Any, x: Tensor, w: Tensor) -> Tensor:
         dtype = compute_dtype(x)
         u = unfold3(x, dtype)
-        wu = w.to(dtype).permute(0, 2, 1).reshape(w.shape[0], -1)
-        ctx.save_for_backward(u, wu)
+        m = product_matrix(w.to(dtype))
+        ctx.save_for_backward(u, m, w)
         ctx.dtypes = x.dtype, w.dtype
-        return F.linear(u, wu)
+        return u @ m
 
     @staticmethod
     def backward(ctx: Any, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        u, wu = ctx.saved_tensors
-        g2 = gy.reshape(-1, wu.shape[0]).to(u.dtype)
+        u, m, w = ctx.saved_tensors
+        g2 = gy.reshape(-1, m.shape[1]).to(u.dtype)
         gx = gw = None
         if ctx.needs_input_grad[1]:
-            gw = (g2.t() @ u.reshape(g2.shape[0], -1)).reshape(wu.shape[0], 3, -1).permute(0, 2, 1)
-            gw = gw.to(ctx.dtypes[1])
+            gw = from_product_matrix(u.reshape(g2.shape[0], -1).t() @ g2, w).to(ctx.dtypes[1])
         if ctx.needs_input_grad[0]:
-            gx = fold3((g2 @ wu).reshape(u.shape)).to(ctx.dtypes[0])
+            gx = fold3((g2 @ m.t()).reshape(u.shape)).to(ctx.dtypes[0])
         return gx, gw
 
 
@@ -163,46 +191,41 @@ class NormalizedConv(torch.autograd.Function):
     y = x ⋆ Ŵ with Ŵ_o = g c s_o w_o, s_o = 1/(ε + r_o), r_o = ‖w_o‖/√n per output unit o: the values
     of ``Conv3``/``linear`` of ``g * c * normalize(w)``, with the Jacobian of the normalization
     written out, ∂L/∂w_o = a_o (G_o − s_o (w_o·G_o) w_o/(n r_o)), a_o = g c s_o, G = ∂L/∂Ŵ, and
-    ∂L/∂g = Σ_o c s_o (w_o·G_o). A few passes over the weights each way instead of a chain of
-    small kernels per layer.
+    ∂L/∂g = Σ_o c s_o (w_o·G_o). Everything on the weight side runs on the (n × out) product matrix,
+    which is a view of an :func:`input_major` weight: a few passes over the weights each way, no
+    transposing copy, instead of a chain of small kernels per layer.
     ``gain`` is a learned scalar g or None (g = 1); ``r`` the known row RMS, or None.
     """
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, w: Tensor, gain: Tensor | None, c: float, r: Tensor | None) -> Tensor:
-        O, n = w.shape[0], w.numel() // w.shape[0]
         r = row_rms(w) if r is None else r
-        s = 1.0 / (r + EPS)
+        s = (r + EPS).reciprocal_()
         a = s * c if gain is None else s * (c * gain)
         dtype = compute_dtype(x)
-        if w.ndim == 3 and w.shape[-1] == 3:
-            wm = (w.permute(0, 2, 1) * a[:, None, None]).to(dtype).reshape(O, n)
-            x_in = unfold3(x, dtype)
-        else:
-            wm, x_in = (w.reshape(O, n) * a[:, None]).to(dtype), x.to(dtype)
-        ctx.save_for_backward(x_in, w, wm, r, s, a, gain)
-        ctx.c, ctx.x_dtype, ctx.conv3 = c, x.dtype, x_in.shape != x.shape
-        return F.linear(x_in, wm)
+        conv3 = w.ndim == 3 and w.shape[-1] == 3
+        m = (product_matrix(w) * a).to(dtype)
+        x_in = unfold3(x, dtype) if conv3 else x.to(dtype)
+        ctx.save_for_backward(x_in, w, m, r, s, a, gain)
+        ctx.c, ctx.x_dtype, ctx.conv3 = c, x.dtype, conv3
+        return x_in @ m
 
     @staticmethod
     def backward(ctx: Any, gy: Tensor) -> tuple[Tensor | None, ...]:
-        x_in, w, wm, r, s, a, gain = ctx.saved_tensors
-        O, n = wm.shape
-        g2 = gy.reshape(-1, O).to(wm.dtype)
+        x_in, w, m, r, s, a, gain = ctx.saved_tensors
+        n, O = m.shape
+        g2 = gy.reshape(-1, O).to(m.dtype)
         gx = None
         if ctx.needs_input_grad[0]:
-            gu = (g2 @ wm).reshape(x_in.shape)
+            gu = (g2 @ m.t()).reshape(x_in.shape)
             gx = (fold3(gu) if ctx.conv3 else gu).to(ctx.x_dtype)
         if not (ctx.needs_input_grad[1] or ctx.needs_input_grad[2]):
             return gx, None, None, None, None
-        G = (g2.t() @ x_in.reshape(-1, n)).to(w.dtype)  # ∂L/∂Ŵ in the product's layout (o, j, c) or (o, c)
-        if ctx.conv3:
-            G = G.view(O, 3, -1).permute(0, 2, 1)
-        G = G.reshape(w.shape)  # (a copy for kernel 3) in w's layout
-        dot = torch.linalg.vecdot(w.reshape(O, n), G.reshape(O, n))
+        G = (x_in.reshape(-1, n).t() @ g2).to(w.dtype)  # ∂L/∂Ŵ as an (n × out) product matrix
+        wm = product_matrix(w)
+        dot = (wm * G).sum(0)
         b = a * s * dot / (n * r.clamp_min(1e-30))
-        shape = (O, *[1] * (w.ndim - 1))
-        gw = G.mul_(a.reshape(shape)).addcmul_(w, b.reshape(shape), value=-1)
+        gw = from_product_matrix(G.mul_(a).addcmul_(wm, b, value=-1), w)
         ggain = None if gain is None or not ctx.needs_input_grad[2] else (dot * s).sum() * ctx.c
         return gx, gw, ggain, None, None
 
@@ -224,7 +247,8 @@ class MPConv(nn.Module):
                  generator: torch.Generator | None = None) -> None:
         super().__init__()
         shape = (out_channels, in_channels) if kernel is None else (out_channels, in_channels, kernel)
-        self.weight = nn.Parameter(torch.randn(shape, generator=generator))
+        # input-major in memory, so the weight side of a product needs no transposing copy (product_matrix)
+        self.weight = nn.Parameter(input_major(torch.randn(shape, generator=generator)))
         self.fan_in = in_channels * (kernel or 1)
         self.fused = True
         # True: Eq. (66) is applied before the forward, by hallctl.model.runtime.force_weights (a compiled
@@ -259,9 +283,9 @@ class MPConv(nn.Module):
     def force_weight(self) -> Tensor:
         """Eq. (66) in place, W_o ← W_o/(ε + r_o); returns the new row RMS, r/(ε + r)."""
         r = row_rms(self.weight.float())
-        s = 1.0 / (r + EPS)
+        s = (r + EPS).reciprocal_()
         self.weight.mul_(s.reshape(-1, *[1] * (self.weight.ndim - 1)).to(self.weight.dtype))
-        return r * s
+        return r.mul_(s)
 
     def forward(self, x: Tensor, gain: Tensor | float | None = None) -> Tensor:
         """x (B, W, in) → (B, W, out) with "same" padding; or (B, in) → (B, out) for a linear map.

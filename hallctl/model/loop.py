@@ -26,6 +26,7 @@ from hallctl.model.io import ema_filename, save_model
 from hallctl.model.loss import edm_loss, fixed_sigma_loss
 from hallctl.model.lr_schedule import learning_rate
 from hallctl.model.moments import data_covariance
+from hallctl.model.optimizer import DenseAdam
 from hallctl.model.runtime import CompiledOrEager, force_weights, keep_freed_memory
 from hallctl.model.settings import ModelConfig, TrainSettings
 from hallctl.model.stream import DataOrder, derive_seed, sigint_deferred
@@ -67,9 +68,10 @@ class Trainer:
         self.net = build_precond(cfg, C, W, seed=derive_seed(s.seed, 6)).to(device).train()
         self.net.amp_dtype = amp_dtype
         self.params = list(self.net.parameters())
-        # fused: one kernel over all parameters (CPU and CUDA) instead of a loop of small ones
-        self.opt = torch.optim.Adam(self.params, lr=0.0, betas=s.betas, eps=s.eps, weight_decay=0.0,
-                                    fused=device.type in ("cpu", "cuda"))
+        # fused: one kernel over all parameters (CPU and CUDA) instead of a loop of small ones, on
+        # contiguous views of the input-major weights (DenseAdam)
+        self.opt = DenseAdam(self.params, lr=0.0, betas=s.betas, eps=s.eps, weight_decay=0.0,
+                             fused=device.type in ("cpu", "cuda"))
         self.pema = PowerEMA(self.net, s.ema_stds) if s.ema_stds else None
         self.fema = FixedEMA(self.net, s.fixed_ema_decay) if s.fixed_ema_decay else None
         self.ema_net = build_precond(cfg, C, W).to(device).eval().requires_grad_(False)

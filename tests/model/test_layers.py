@@ -17,10 +17,14 @@ from hallctl.model.layers import (
     MPFourier,
     NormalizedConv,
     downsample,
+    from_product_matrix,
+    input_major,
     mp_cat,
     mp_silu,
     mp_sum,
     normalize,
+    product_matrix,
+    row_rms,
     upsample,
 )
 from hallctl.model.runtime import set_fused
@@ -146,9 +150,11 @@ def test_forced_weight_normalization_after_one_training_forward(fused, g):
 
 @pytest.mark.parametrize("shape", [(5, 4, 3), (5, 4, 1), (5, 4)])
 @pytest.mark.parametrize("learned_gain", [False, True])
-def test_normalized_conv_is_the_conv_of_the_normalized_weight(shape, learned_gain, g):
+@pytest.mark.parametrize("layout", ["input-major", "contiguous"])
+def test_normalized_conv_is_the_conv_of_the_normalized_weight(shape, learned_gain, layout, g):
     x = torch.randn((3, 4) if len(shape) == 2 else (3, 6, 4), generator=g, dtype=torch.float64, requires_grad=True)
-    w = torch.randn(shape, generator=g, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(shape, generator=g, dtype=torch.float64)
+    w = (input_major(w) if layout == "input-major" else w).requires_grad_(True)
     gain = torch.tensor(0.8, dtype=torch.float64, requires_grad=True) if learned_gain else None
 
     def plain(x, w, gain):
@@ -166,6 +172,29 @@ def test_normalized_conv_is_the_conv_of_the_normalized_weight(shape, learned_gai
     got = torch.autograd.grad((fused(*inputs) * G).sum(), inputs)
     for e, o in zip(expected, got, strict=True):
         torch.testing.assert_close(o, e)
+
+
+@pytest.mark.parametrize("shape", [(6, 5, 3), (6, 5, 1), (6, 5)])
+def test_input_major_weights_give_their_product_matrix_as_a_view(shape, g):
+    w = unit(shape, g)
+    stored = input_major(w)
+    torch.testing.assert_close(stored, w, rtol=0, atol=0)
+    m = product_matrix(stored)
+    assert m.is_contiguous() and m.data_ptr() == stored.data_ptr()
+    k = shape[2] if len(shape) == 3 else 1
+    for o, c, j in [(0, 0, 0), (5, 4, k - 1), (2, 3, k // 2)]:
+        assert m[j * shape[1] + c, o] == (w[o, c, j] if len(shape) == 3 else w[o, c])
+    back = from_product_matrix(m.clone(), stored)
+    assert back.stride() == stored.stride()
+    torch.testing.assert_close(back, w, rtol=0, atol=0)
+    torch.testing.assert_close(row_rms(stored), row_rms(w.contiguous()))
+
+
+def test_a_training_layer_gets_gradients_in_its_weight_layout(g):
+    layer = MPConv(12, 8, 3, generator=g).train()
+    assert layer.weight.stride() == (1, 8, 96)  # input-major: the output unit varies fastest
+    layer(unit((4, 16, 12), g)).square().sum().backward()
+    assert layer.weight.grad.stride() == layer.weight.stride()
 
 
 def test_fused_and_plain_blocks_agree_in_values_and_gradients(g):
