@@ -135,15 +135,14 @@ def compute_dtype(x: Tensor) -> torch.dtype:
 
 
 def unfold3(x: Tensor, dtype: torch.dtype) -> Tensor:
-    """u_l = (x_(l−1), x_l, x_(l+1)) with zeros beyond the ends: (B, W, C) → (B, W, 3C)."""
+    """u_l = (x_(l−1), x_l, x_(l+1)) with zeros beyond the ends: (B, W, C) → (B, W, 3C).
+
+    In the zero-padded input (B, W + 2, C), u_l is the 3C consecutive values that start at padded
+    row l: one strided view, gathered by one copy.
+    """
     B, W, C = x.shape
-    u = x.new_empty(B, W, 3 * C, dtype=dtype)
-    u[:, :, C : 2 * C] = x
-    u[:, 1:, :C] = x[:, :-1]
-    u[:, :1, :C].zero_()
-    u[:, :-1, 2 * C :] = x[:, 1:]
-    u[:, -1:, 2 * C :].zero_()
-    return u
+    padded = F.pad(x.to(dtype), (0, 0, 1, 1))
+    return padded.as_strided((B, W, 3 * C), ((W + 2) * C, C, 1)).contiguous()
 
 
 def fold3(gu: Tensor) -> Tensor:
