@@ -33,6 +33,7 @@ __all__ = [
     "mp_silu",
     "mp_sum",
     "normalize",
+    "product_grads",
     "product_matrix",
     "row_rms",
     "upsample",
@@ -101,7 +102,7 @@ def row_rms(w: Tensor) -> Tensor:
     """‖w_o‖/√n for each output unit o (first axis), shape (out,), in any memory layout."""
     n = w.numel() // w.shape[0]
     if w.is_contiguous():
-        return torch.linalg.vector_norm(w.reshape(w.shape[0], n), dim=1).div_(math.sqrt(n))
+        return torch.linalg.vector_norm(w.reshape(w.shape[0], n), dim=1) / math.sqrt(n)
     return product_matrix(w).square().sum(0).div_(n).sqrt_()  # (torch's norm over outer axes is slow)
 
 
@@ -154,6 +155,20 @@ def fold3(gu: Tensor) -> Tensor:
     return gx
 
 
+def product_grads(gy: Tensor, x_in: Tensor, m: Tensor, *, conv3: bool, x_dtype: torch.dtype | None,
+                  want_m: bool) -> tuple[Tensor | None, Tensor | None]:
+    """The backward of y = x_in M: ∂x (folded back to x for a kernel-3 ``x_in``; None if ``x_dtype`` is
+    None) and ∂M = x_inᵀ ∂y as an (n × out) product matrix (None unless ``want_m``)."""
+    g2 = gy.reshape(-1, m.shape[1]).to(m.dtype)
+    gx = gm = None
+    if x_dtype is not None:
+        gu = (g2 @ m.t()).reshape(x_in.shape)
+        gx = (fold3(gu) if conv3 else gu).to(x_dtype)
+    if want_m:
+        gm = x_in.reshape(-1, m.shape[0]).t() @ g2
+    return gx, gm
+
+
 class Conv3(torch.autograd.Function):
     """Kernel-3 convolution with zero padding, channels-last: y_l = Σ_j W_j x_(l+j−1), as one product.
 
@@ -175,13 +190,9 @@ class Conv3(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
         u, m, w = ctx.saved_tensors
-        g2 = gy.reshape(-1, m.shape[1]).to(u.dtype)
-        gx = gw = None
-        if ctx.needs_input_grad[1]:
-            gw = from_product_matrix(u.reshape(g2.shape[0], -1).t() @ g2, w).to(ctx.dtypes[1])
-        if ctx.needs_input_grad[0]:
-            gx = fold3((g2 @ m.t()).reshape(u.shape)).to(ctx.dtypes[0])
-        return gx, gw
+        x_dtype = ctx.dtypes[0] if ctx.needs_input_grad[0] else None
+        gx, gm = product_grads(gy, u, m, conv3=True, x_dtype=x_dtype, want_m=ctx.needs_input_grad[1])
+        return gx, None if gm is None else from_product_matrix(gm, w).to(ctx.dtypes[1])
 
 
 class NormalizedConv(torch.autograd.Function):
@@ -212,15 +223,12 @@ class NormalizedConv(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, gy: Tensor) -> tuple[Tensor | None, ...]:
         x_in, w, m, r, s, a, gain = ctx.saved_tensors
-        n, O = m.shape
-        g2 = gy.reshape(-1, O).to(m.dtype)
-        gx = None
-        if ctx.needs_input_grad[0]:
-            gu = (g2 @ m.t()).reshape(x_in.shape)
-            gx = (fold3(gu) if ctx.conv3 else gu).to(ctx.x_dtype)
-        if not (ctx.needs_input_grad[1] or ctx.needs_input_grad[2]):
+        want_w = ctx.needs_input_grad[1] or ctx.needs_input_grad[2]
+        x_dtype = ctx.x_dtype if ctx.needs_input_grad[0] else None
+        gx, G = product_grads(gy, x_in, m, conv3=ctx.conv3, x_dtype=x_dtype, want_m=want_w)
+        if G is None:
             return gx, None, None, None, None
-        G = (x_in.reshape(-1, n).t() @ g2).to(w.dtype)  # ∂L/∂Ŵ as an (n × out) product matrix
+        G, n = G.to(w.dtype), m.shape[0]  # G = ∂L/∂Ŵ as an (n × out) product matrix
         wm = product_matrix(w)
         dot = (wm * G).sum(0)
         b = a * s * dot / (n * r.clamp_min(1e-30))
