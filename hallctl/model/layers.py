@@ -32,7 +32,9 @@ __all__ = [
     "mp_cat",
     "mp_silu",
     "mp_sum",
+    "mp_sum_weights",
     "normalize",
+    "pixel_norm",
     "product_grads",
     "product_matrix",
     "row_rms",
@@ -59,6 +61,34 @@ def normalize(x: Tensor, dim: int | tuple[int, ...] | None = None, eps: float = 
     return x / norm.to(x.dtype)
 
 
+class PixelNorm(torch.autograd.Function):
+    """normalize(x) over the last axis, with its backward written out (for training's eager speed).
+
+    y = s x, s = 1/(ε + ρ), ρ = ‖x‖/√n; ∂L/∂x = s g − y (g·y)/(n ρ), one product-sum and two
+    passes, where autograd's chain through the norm takes about six (and a masked fill).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> Tensor:
+        n = x.shape[-1]
+        norm = torch.linalg.vector_norm(x, dim=-1, keepdim=True, dtype=torch.promote_types(x.dtype, torch.float32))
+        s = torch.add(norm, EPS * math.sqrt(n)).reciprocal_().mul_(math.sqrt(n)).to(x.dtype)
+        y = x * s
+        ctx.save_for_backward(y, s, norm.clamp_min_(1e-30).mul_(math.sqrt(n)).to(x.dtype))  # the last: n ρ
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Tensor:
+        y, s, n_rho = ctx.saved_tensors
+        coef = (g * y).sum(-1, keepdim=True).div_(n_rho)
+        return (g * s).addcmul_(y, coef, value=-1)
+
+
+def pixel_norm(x: Tensor) -> Tensor:
+    """normalize(x, dim=−1) (unit RMS across the channels at every position) with a written-out backward."""
+    return PixelNorm.apply(x)
+
+
 # Eq. (81)
 def mp_silu(a: Tensor) -> Tensor:
     """MP-SiLU(a) = SiLU(a) / 0.596."""
@@ -69,6 +99,12 @@ def mp_silu(a: Tensor) -> Tensor:
 def mp_sum(a: Tensor, b: Tensor, t: float = 0.5) -> Tensor:
     """MP-sum(a, b; t) = ((1 − t) a + t b) / √((1 − t)² + t²); t is the share of ``b``."""
     return a.lerp(b, t) / math.sqrt((1 - t) ** 2 + t**2)
+
+
+def mp_sum_weights(t: float) -> tuple[float, float]:
+    """(α, β) with MP-sum(a, b; t) = α a + β b: the fused paths fold β into the layer that makes b."""
+    n = math.sqrt((1 - t) ** 2 + t**2)
+    return (1 - t) / n, t / n
 
 
 # Eq. (103)
@@ -135,14 +171,21 @@ def compute_dtype(x: Tensor) -> torch.dtype:
     return torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else x.dtype
 
 
-def unfold3(x: Tensor, dtype: torch.dtype) -> Tensor:
+def unfold3(x: Tensor, dtype: torch.dtype, silu: bool = False) -> Tensor:
     """u_l = (x_(l−1), x_l, x_(l+1)) with zeros beyond the ends: (B, W, C) → (B, W, 3C).
 
     In the zero-padded input (B, W + 2, C), u_l is the 3C consecutive values that start at padded
-    row l: one strided view, gathered by one copy.
+    row l: one strided view, gathered by one copy. ``silu``: gather SiLU(x) instead, computed
+    straight into the padded buffer (no separate activation tensor, no padding copy).
     """
     B, W, C = x.shape
-    padded = F.pad(x.to(dtype), (0, 0, 1, 1))
+    padded = x.new_empty((B, W + 2, C), dtype=dtype)
+    padded[:, 0].zero_()
+    padded[:, -1].zero_()
+    if silu:
+        torch._C._nn.silu(x.to(dtype), out=padded[:, 1:-1])
+    else:
+        padded[:, 1:-1].copy_(x)
     return padded.as_strided((B, W, 3 * C), ((W + 2) * C, C, 1)).contiguous()
 
 
@@ -150,20 +193,24 @@ def fold3(gu: Tensor) -> Tensor:
     """The adjoint of :func:`unfold3`: (B, W, 3C) → (B, W, C), each position summing its three shares."""
     C = gu.shape[-1] // 3
     gx = gu[:, :, C : 2 * C].clone()
-    gx[:, :-1] += gu[:, 1:, :C]
-    gx[:, 1:] += gu[:, :-1, 2 * C :]
+    gx[:, :-1].add_(gu[:, 1:, :C])
+    gx[:, 1:].add_(gu[:, :-1, 2 * C :])
     return gx
 
 
 def product_grads(gy: Tensor, x_in: Tensor, m: Tensor, *, conv3: bool, x_dtype: torch.dtype | None,
-                  want_m: bool) -> tuple[Tensor | None, Tensor | None]:
-    """The backward of y = x_in M: ∂x (folded back to x for a kernel-3 ``x_in``; None if ``x_dtype`` is
-    None) and ∂M = x_inᵀ ∂y as an (n × out) product matrix (None unless ``want_m``)."""
+                  want_m: bool, silu_of: Tensor | None = None) -> tuple[Tensor | None, Tensor | None]:
+    """The backward of y = x_in M: ∂x (folded back to x for a kernel-3 ``x_in``, through SiLU when
+    ``silu_of`` holds SiLU's input; None if ``x_dtype`` is None) and ∂M = x_inᵀ ∂y as an (n × out)
+    product matrix (None unless ``want_m``)."""
     g2 = gy.reshape(-1, m.shape[1]).to(m.dtype)
     gx = gm = None
     if x_dtype is not None:
         gu = (g2 @ m.t()).reshape(x_in.shape)
-        gx = (fold3(gu) if conv3 else gu).to(x_dtype)
+        gx = fold3(gu) if conv3 else gu
+        if silu_of is not None:
+            gx = torch.ops.aten.silu_backward(gx, silu_of.to(gx.dtype))
+        gx = gx.to(x_dtype)
     if want_m:
         gm = x_in.reshape(-1, m.shape[0]).t() @ g2
     return gx, gm
@@ -175,28 +222,29 @@ class Conv3(torch.autograd.Function):
     The three neighbours of every position are laid side by side (:func:`unfold3`), so y = u M with
     M = :func:`product_matrix` (W), one (B·W × 3C)·(3C × O) product; the backward is two more
     (∂M = uᵀ ∂y, ∂u = ∂y Mᵀ) and ∂x = fold3(∂u). The same values as ``conv1d(x, W, padding=1)``
-    on (B, C, W), at about twice its speed on CPUs.
+    on (B, C, W), at about twice its speed on CPUs. ``silu``: convolve SiLU(x) (see :func:`unfold3`).
     """
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, w: Tensor) -> Tensor:
+    def forward(ctx: Any, x: Tensor, w: Tensor, silu: bool = False) -> Tensor:
         dtype = compute_dtype(x)
-        u = unfold3(x, dtype)
+        u = unfold3(x, dtype, silu)
         m = product_matrix(w.to(dtype))
-        ctx.save_for_backward(u, m, w)
+        ctx.save_for_backward(u, m, w, x if silu else None)
         ctx.dtypes = x.dtype, w.dtype
         return u @ m
 
     @staticmethod
-    def backward(ctx: Any, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        u, m, w = ctx.saved_tensors
+    def backward(ctx: Any, gy: Tensor) -> tuple[Tensor | None, ...]:
+        u, m, w, silu_of = ctx.saved_tensors
         x_dtype = ctx.dtypes[0] if ctx.needs_input_grad[0] else None
-        gx, gm = product_grads(gy, u, m, conv3=True, x_dtype=x_dtype, want_m=ctx.needs_input_grad[1])
-        return gx, None if gm is None else from_product_matrix(gm, w).to(ctx.dtypes[1])
+        gx, gm = product_grads(gy, u, m, conv3=True, x_dtype=x_dtype, want_m=ctx.needs_input_grad[1],
+                               silu_of=silu_of)
+        return gx, None if gm is None else from_product_matrix(gm, w).to(ctx.dtypes[1]), None
 
 
 class NormalizedConv(torch.autograd.Function):
-    """An MP convolution (kernel 3 or 1) or linear map with Eq. (47) built in, for training.
+    """An MP convolution (kernel 3 or 1) or linear map with Eqs. (66) and (47) built in, for training.
 
     y = x ⋆ Ŵ with Ŵ_o = g c s_o w_o, s_o = 1/(ε + r_o), r_o = ‖w_o‖/√n per output unit o: the values
     of ``Conv3``/``linear`` of ``g * c * normalize(w)``, with the Jacobian of the normalization
@@ -204,37 +252,53 @@ class NormalizedConv(torch.autograd.Function):
     ∂L/∂g = Σ_o c s_o (w_o·G_o). Everything on the weight side runs on the (n × out) product matrix,
     which is a view of an :func:`input_major` weight: a few passes over the weights each way, no
     transposing copy, instead of a chain of small kernels per layer.
-    ``gain`` is a learned scalar g or None (g = 1); ``r`` the known row RMS, or None.
+
+    ``gain`` is a learned scalar g or None (g = 1). ``force``: first overwrite w in place with
+    w_o/(ε + r_o) (Eq. 66, no gradient), whose row RMS is then r_o/(ε + r_o): one row norm per
+    layer and step serves both normalizations. ``silu``: the layer's input is SiLU(x), computed in
+    the gather of a kernel-3 input (:func:`unfold3`).
     """
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, w: Tensor, gain: Tensor | None, c: float, r: Tensor | None) -> Tensor:
-        r = row_rms(w) if r is None else r
+    def forward(ctx: Any, x: Tensor, w: Tensor, gain: Tensor | None, c: float, force: bool = False,
+                silu: bool = False) -> Tensor:
+        wm = product_matrix(w)
+        n = wm.shape[0]
+        r = wm.square().sum(0).div_(n).sqrt_()
+        if force:
+            s = (r + EPS).reciprocal_()
+            wm.mul_(s)  # Eq. (66), in place on the weight when it is input-major (wm is a view)
+            if not wm._is_view():  # a weight in another layout
+                w.copy_(from_product_matrix(wm, w))
+            r.mul_(s)
         s = (r + EPS).reciprocal_()
         a = s * c if gain is None else s * (c * gain)
+        k = torch.mul(a, s).div_(r.clamp_min_(1e-30).mul_(n))  # a s/(n r), the backward's row factor
         dtype = compute_dtype(x)
         conv3 = w.ndim == 3 and w.shape[-1] == 3
-        m = (product_matrix(w) * a).to(dtype)
-        x_in = unfold3(x, dtype) if conv3 else x.to(dtype)
-        ctx.save_for_backward(x_in, w, m, r, s, a, gain)
+        m = (wm * a).to(dtype)
+        if conv3:
+            x_in = unfold3(x, dtype, silu)
+        else:
+            x_in = F.silu(x.to(dtype)) if silu else x.to(dtype)
+        ctx.save_for_backward(x_in, w, m, a, k, s if gain is not None else None, x if silu else None)
         ctx.c, ctx.x_dtype, ctx.conv3 = c, x.dtype, conv3
         return x_in @ m
 
     @staticmethod
     def backward(ctx: Any, gy: Tensor) -> tuple[Tensor | None, ...]:
-        x_in, w, m, r, s, a, gain = ctx.saved_tensors
+        x_in, w, m, a, k, s, silu_of = ctx.saved_tensors
         want_w = ctx.needs_input_grad[1] or ctx.needs_input_grad[2]
         x_dtype = ctx.x_dtype if ctx.needs_input_grad[0] else None
-        gx, G = product_grads(gy, x_in, m, conv3=ctx.conv3, x_dtype=x_dtype, want_m=want_w)
+        gx, G = product_grads(gy, x_in, m, conv3=ctx.conv3, x_dtype=x_dtype, want_m=want_w, silu_of=silu_of)
         if G is None:
-            return gx, None, None, None, None
-        G, n = G.to(w.dtype), m.shape[0]  # G = ∂L/∂Ŵ as an (n × out) product matrix
+            return gx, None, None, None, None, None
+        G = G.to(w.dtype)  # ∂L/∂Ŵ as an (n × out) product matrix
         wm = product_matrix(w)
         dot = (wm * G).sum(0)
-        b = a * s * dot / (n * r.clamp_min(1e-30))
-        gw = from_product_matrix(G.mul_(a).addcmul_(wm, b, value=-1), w)
-        ggain = None if gain is None or not ctx.needs_input_grad[2] else (dot * s).sum() * ctx.c
-        return gx, gw, ggain, None, None
+        ggain = None if s is None or not ctx.needs_input_grad[2] else torch.dot(dot, s) * ctx.c
+        gw = from_product_matrix(G.mul_(a).addcmul_(wm, dot.mul_(k), value=-1), w)
+        return gx, gw, ggain, None, None, None
 
 
 class MPConv(nn.Module):
@@ -294,25 +358,28 @@ class MPConv(nn.Module):
         self.weight.mul_(s.reshape(-1, *[1] * (self.weight.ndim - 1)).to(self.weight.dtype))
         return r.mul_(s)
 
-    def forward(self, x: Tensor, gain: Tensor | float | None = None) -> Tensor:
+    def forward(self, x: Tensor, gain: Tensor | float | None = None, silu: bool = False) -> Tensor:
         """x (B, W, in) → (B, W, out) with "same" padding; or (B, in) → (B, out) for a linear map.
 
-        A float ``gain`` is folded into the weight scale; a tensor gain is learned.
+        A float ``gain`` is folded into the weight scale; a tensor gain is learned. ``silu``: the
+        layer's input is SiLU(x) (plain SiLU: MP-SiLU's 1/0.596 belongs in ``gain``), gathered with
+        the neighbours of a kernel-3 convolution in one pass on the fused paths.
         """
         kernel = self.weight.shape[-1] if self.weight.ndim == 3 else 1
         fixed = gain if isinstance(gain, float | int) else 1.0
         learned = gain if isinstance(gain, Tensor) else None
         if self.fused and not self.frozen and kernel in (1, 3):
-            r = self.force_weight() if self.training and not self.preforced else None
-            return NormalizedConv.apply(x, self.weight.float(), learned, fixed / math.sqrt(self.fan_in), r)
+            force = self.training and not self.preforced
+            return NormalizedConv.apply(x, self.weight.float(), learned, fixed / math.sqrt(self.fan_in), force, silu)
         w = self.unit_weight(fixed)
         if learned is not None:
             w = w * learned
         w = w.to(x.dtype)
+        if self.fused and kernel == 3:
+            return Conv3.apply(x, w, silu)
+        x = F.silu(x) if silu else x
         if kernel == 1:
             return F.linear(x, w.reshape(w.shape[0], -1))
-        if self.fused and kernel == 3:
-            return Conv3.apply(x, w)
         return F.conv1d(x.transpose(1, 2), w, padding=kernel // 2).transpose(1, 2)
 
 
@@ -343,6 +410,7 @@ class CosineAttention(nn.Module):
         super().__init__()
         self.num_heads = num_heads
         self.t_attn = t_attn
+        self.fused = True  # False: the plain transcription (see MPConv)
         self.qkv = MPConv(channels, 3 * channels, 1, generator=generator)
         self.proj = MPConv(channels, channels, 1, generator=generator)
 
@@ -350,10 +418,13 @@ class CosineAttention(nn.Module):
         """x (B, W, C) → (B, W, C)."""
         B, W, C = x.shape
         y = self.qkv(x).reshape(B, W, self.num_heads, 3, C // self.num_heads)
-        q, k, v = normalize(y, dim=-1).permute(0, 2, 3, 1, 4).unbind(2)  # each (B, heads, W, d)
+        y = pixel_norm(y) if self.fused else normalize(y, dim=-1)
+        q, k, v = y.permute(0, 2, 3, 1, 4).unbind(2)  # each (B, heads, W, d)
         # written out: at these lengths (W ≤ 64) three small products beat the fused kernel on CPUs
         # (benchmarks/bench_train.py), and the W×W weights are small on any device
         a = torch.softmax((q @ k.transpose(-1, -2)) * q.shape[-1] ** -0.5, dim=-1)
-        y = a @ v
-        y = self.proj(y.transpose(1, 2).reshape(B, W, C))
-        return mp_sum(x, y, t=self.t_attn)
+        y = (a @ v).transpose(1, 2).reshape(B, W, C)
+        if not self.fused:
+            return mp_sum(x, self.proj(y), t=self.t_attn)
+        alpha, beta = mp_sum_weights(self.t_attn)  # MP-sum as one add, β riding on the projection's gain
+        return torch.add(self.proj(y, gain=beta), x, alpha=alpha)

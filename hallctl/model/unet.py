@@ -23,7 +23,9 @@ from hallctl.model.layers import (
     mp_cat,
     mp_silu,
     mp_sum,
+    mp_sum_weights,
     normalize,
+    pixel_norm,
     upsample,
 )
 
@@ -88,17 +90,24 @@ class Block(nn.Module):
             x = upsample(x)
         project = self.conv_skip if self.conv_skip is not None else (lambda v: v)  # width change, 1×1
         if self.flavor == "enc":  # encoder: project first, then unit RMS across channels at every z
-            x = normalize(project(x), dim=-1)
-        # fused: MP-SiLU's division by 0.596 (Eq. 81) is folded into the next layer's gain
-        silu, g = (F.silu, 1 / SILU_RMS) if self.fused else (mp_silu, 1.0)
-        r = self.conv_res0(silu(x), gain=g)
+            x = pixel_norm(project(x)) if self.fused else normalize(project(x), dim=-1)
+        if self.fused:  # SiLU in the convolutions' gathers; MP-SiLU's 1/0.596 (Eq. 81) in their gains
+            r = self.conv_res0(x, gain=1 / SILU_RMS, silu=True)
+        else:
+            r = self.conv_res0(mp_silu(x))
         scale = 1 + self.emb_linear(emb, gain=self.emb_gain)  # (B, C_out): per-channel modulation
-        r = silu(r * scale[:, None, :].to(r.dtype))
+        r = r * scale[:, None, :].to(r.dtype)
+        silu_in_conv = self.fused and not (self.training and self.dropout > 0)  # dropout comes after SiLU
+        if not silu_in_conv:
+            r = F.silu(r) if self.fused else mp_silu(r)
         if self.training and self.dropout > 0:
             r = F.dropout(r, p=self.dropout)
-        r = self.conv_res1(r, gain=g)
         main = project(x) if self.flavor == "dec" else x  # decoder: the skip path is projected last
-        x = mp_sum(main, r, t=T_RES)
+        if self.fused:  # MP-sum as one add, its weight β of the residual folded into conv_res1's gain
+            alpha, beta = mp_sum_weights(T_RES)
+            x = torch.add(self.conv_res1(r, gain=beta / SILU_RMS, silu=silu_in_conv), main, alpha=alpha)
+        else:
+            x = mp_sum(main, self.conv_res1(r), t=T_RES)
         if self.attn is not None:
             x = self.attn(x)
         if self.fused:

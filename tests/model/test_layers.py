@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from hallctl.model.layers import (
+    EPS,
     Conv3,
     CosineAttention,
     MPConv,
@@ -23,6 +24,7 @@ from hallctl.model.layers import (
     mp_silu,
     mp_sum,
     normalize,
+    pixel_norm,
     product_matrix,
     row_rms,
     upsample,
@@ -140,9 +142,12 @@ def test_blocks_keep_unit_rms_at_init(flavor, resample, c_in, c_out, heads, g):
 
 
 @pytest.mark.parametrize("fused", [True, False])
-def test_forced_weight_normalization_after_one_training_forward(fused, g):
+@pytest.mark.parametrize("layout", ["input-major", "contiguous"])
+def test_forced_weight_normalization_after_one_training_forward(fused, layout, g):
     layer = MPConv(12, 8, 3, generator=g).train()
     layer.fused = fused
+    if layout == "contiguous":  # e.g. weights replaced by hand: forced all the same
+        layer.weight.data = layer.weight.data.contiguous()
     layer(unit((4, 16, 12), g))
     norms = layer.weight.reshape(8, -1).norm(dim=1)
     torch.testing.assert_close(norms, torch.full((8,), math.sqrt(36)), rtol=2e-4, atol=0)
@@ -203,10 +208,11 @@ def test_a_training_layer_gets_gradients_in_its_weight_layout(g):
     assert layer.weight.grad.stride() == layer.weight.stride()
 
 
-def test_fused_and_plain_blocks_agree_in_values_and_gradients(g):
+@pytest.mark.parametrize("flavor", ["enc", "dec"])
+def test_fused_and_plain_blocks_agree_in_values_and_gradients(g, flavor):
     twins = []
     for fused in (True, False):
-        block = Block(16, 32, 24, flavor="enc", num_heads=2, generator=torch.Generator().manual_seed(5))
+        block = Block(16, 32, 24, flavor=flavor, num_heads=2, generator=torch.Generator().manual_seed(5))
         with torch.no_grad():
             block.emb_gain.fill_(0.5)
         set_fused(block, fused)
@@ -228,3 +234,13 @@ def test_eval_cache_follows_weight_changes(g):
     with torch.no_grad():
         layer.weight.mul_(-1)
     torch.testing.assert_close(layer(x), -y0)
+
+
+def test_pixel_norm_is_normalize_over_channels_with_its_exact_gradient(g):
+    x = torch.randn(3, 5, 7, dtype=torch.float64, generator=g).requires_grad_()
+    torch.testing.assert_close(pixel_norm(x), normalize(x, dim=-1))
+    assert torch.autograd.gradcheck(pixel_norm, (x,))
+    zero = torch.zeros(2, 4, requires_grad=True)  # a zero vector: output 0, gradient finite (s g)
+    pixel_norm(zero).sum().backward()
+    assert torch.isfinite(zero.grad).all()
+    torch.testing.assert_close(zero.grad, torch.full((2, 4), 1 / EPS))
