@@ -20,7 +20,9 @@ Variants (all in this process, interleaved round by round; medians reported, bes
                  (``NormalizedConv``; one row norm per layer and step for both normalizations),
                  weights stored input-major, so that the weight side of every product is a view with no
                  transposing copy (``input_major``/``product_matrix``), attention written out, MP-SiLU's
-                 constant folded into the next layer's weight scale, a one-kernel clamp, fused Adam on
+                 constant folded into the next layer's weight scale and the SiLU computed into that layer's
+                 padded gather, MP-sums as one add (β in the layer's gain), the pixel norm with its backward
+                 written out (``pixel_norm``), a one-kernel clamp, fused Adam on
                  the weights' contiguous memory-order views (``DenseAdam``), glibc malloc keeping freed
                  blocks (process-wide, so every variant of this process has it), float32.
 - ``hallctl-bf16``  the same under bf16 autocast (amp = "bf16").

@@ -179,13 +179,17 @@ def unfold3(x: Tensor, dtype: torch.dtype, silu: bool = False) -> Tensor:
     straight into the padded buffer (no separate activation tensor, no padding copy).
     """
     B, W, C = x.shape
-    padded = x.new_empty((B, W + 2, C), dtype=dtype)
-    padded[:, 0].zero_()
-    padded[:, -1].zero_()
-    if silu:
-        torch._C._nn.silu(x.to(dtype), out=padded[:, 1:-1])
+    if torch.compiler.is_compiling():  # dynamo refuses out= into a strided view; inductor fuses this anyway
+        x = x.to(dtype)
+        padded = F.pad(F.silu(x) if silu else x, (0, 0, 1, 1))
     else:
-        padded[:, 1:-1].copy_(x)
+        padded = x.new_empty((B, W + 2, C), dtype=dtype)
+        padded[:, 0].zero_()
+        padded[:, -1].zero_()
+        if silu:
+            torch._C._nn.silu(x.to(dtype), out=padded[:, 1:-1])
+        else:
+            padded[:, 1:-1].copy_(x)
     return padded.as_strided((B, W, 3 * C), ((W + 2) * C, C, 1)).contiguous()
 
 

@@ -12,7 +12,7 @@ import torch
 from safetensors import safe_open
 
 from hallctl.errors import ModelError
-from hallctl.model import ModelConfig, TrainSettings, load_model, posthoc_ema, train
+from hallctl.model import ModelConfig, TrainSettings, build_precond, load_model, posthoc_ema, train
 from hallctl.model.lr_schedule import learning_rate
 from hallctl.report import Progress, Reporter
 from tests.model.conftest import synthetic_profiles, tiny_settings
@@ -279,6 +279,21 @@ def test_compiled_training_step_gives_the_eager_gradients(tmp_path, tiny_cfg, pr
     assert comp.keys() == eager.keys() and len(eager) > 20
     for name, g in eager.items():
         torch.testing.assert_close(comp[name], g, rtol=1e-3, atol=1e-5, msg=name)
+
+
+def test_the_training_unet_traces_as_one_graph(tiny_cfg):
+    """torch.compile sees the whole training forward (fused layers included) as one graph: a graph break
+    (e.g. an op with out= into a strided view) would split it into many small compiled pieces, slower
+    than eager mode."""
+    import torch._dynamo
+
+    from hallctl.model.runtime import force_weights
+
+    net = build_precond(tiny_cfg, 3, 16).train()
+    force_weights(net.unet)
+    explained = torch._dynamo.explain(net.unet)(torch.randn(2, 3, 16), torch.randn(2))
+    assert explained.graph_break_count == 0, [b.reason for b in explained.break_reasons]
+    assert explained.graph_count == 1
 
 
 def test_learning_rate_ramps_up_then_decays_as_inverse_sqrt():
