@@ -200,7 +200,7 @@ def train(
             _write_options(run_dir, settings, model_config, trainer, val_data)
             if trainer.runner.active:
                 trainer.report.info("train.compile: torch.compile builds the U-Net's graphs during the first two "
-                                    "steps (minutes: 4-6 for the small configuration on a 2-core CPU)")
+                                    "steps (minutes: 3-6 for the small configuration on a 2-core CPU)")
         return TrainSummary(**trainer.run())
     finally:
         torch.set_num_threads(threads)
