@@ -27,6 +27,7 @@ __all__ = [
     "MPFourier",
     "NormalizedConv",
     "downsample",
+    "force_rows",
     "from_product_matrix",
     "input_major",
     "mp_cat",
@@ -165,6 +166,21 @@ def from_product_matrix(m: Tensor, like: Tensor) -> Tensor:
     return m.reshape(like.permute(axes).shape).permute(axes)
 
 
+def force_rows(w: Tensor) -> Tensor:
+    """Eq. (66) in place, w_o ← w_o/(ε + r_o) with r_o = row_rms(w)_o; returns the new row RMS, r/(ε + r).
+
+    An :func:`input_major` weight is scaled through its product matrix (a view); another layout is
+    scaled in a copy and written back.
+    """
+    wm = product_matrix(w)
+    r = wm.square().sum(0).div_(wm.shape[0]).sqrt_()
+    s = (r + EPS).reciprocal_()
+    wm.mul_(s.to(wm.dtype))
+    if not wm._is_view():
+        w.copy_(from_product_matrix(wm, w))
+    return r.mul_(s)
+
+
 def compute_dtype(x: Tensor) -> torch.dtype:
     """The dtype products run in: autocast's where it is on, else x's."""
     device = x.device.type
@@ -266,15 +282,9 @@ class NormalizedConv(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: Tensor, w: Tensor, gain: Tensor | None, c: float, force: bool = False,
                 silu: bool = False) -> Tensor:
+        r = force_rows(w) if force else row_rms(w)
         wm = product_matrix(w)
         n = wm.shape[0]
-        r = wm.square().sum(0).div_(n).sqrt_()
-        if force:
-            s = (r + EPS).reciprocal_()
-            wm.mul_(s)  # Eq. (66), in place on the weight when it is input-major (wm is a view)
-            if not wm._is_view():  # a weight in another layout
-                w.copy_(from_product_matrix(wm, w))
-            r.mul_(s)
         s = (r + EPS).reciprocal_()
         a = s * c if gain is None else s * (c * gain)
         k = torch.mul(a, s).div_(r.clamp_min_(1e-30).mul_(n))  # a s/(n r), the backward's row factor
@@ -357,10 +367,7 @@ class MPConv(nn.Module):
     @torch.no_grad()
     def force_weight(self) -> Tensor:
         """Eq. (66) in place, W_o ← W_o/(ε + r_o); returns the new row RMS, r/(ε + r)."""
-        r = row_rms(self.weight.float())
-        s = (r + EPS).reciprocal_()
-        self.weight.mul_(s.reshape(-1, *[1] * (self.weight.ndim - 1)).to(self.weight.dtype))
-        return r.mul_(s)
+        return force_rows(self.weight)
 
     def forward(self, x: Tensor, gain: Tensor | float | None = None, silu: bool = False) -> Tensor:
         """x (B, W, in) → (B, W, out) with "same" padding; or (B, in) → (B, out) for a linear map.
