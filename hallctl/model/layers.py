@@ -65,24 +65,24 @@ def normalize(x: Tensor, dim: int | tuple[int, ...] | None = None, eps: float = 
 class PixelNorm(torch.autograd.Function):
     """normalize(x) over the last axis, with its backward written out (for training's eager speed).
 
-    y = s x, s = 1/(ε + ρ), ρ = ‖x‖/√n; ∂L/∂x = s g − y (g·y)/(n ρ), one product-sum and two
-    passes, where autograd's chain through the norm takes about six (and a masked fill).
+    y = x/d, d = ε + ρ, ρ = ‖x‖/√n (the values of :func:`normalize`); ∂L/∂x = g/d − y (g·y)/(n ρ),
+    one product-sum and two passes, where autograd's chain through the norm takes about six.
     """
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> Tensor:
         n = x.shape[-1]
         norm = torch.linalg.vector_norm(x, dim=-1, keepdim=True, dtype=torch.promote_types(x.dtype, torch.float32))
-        s = torch.add(norm, EPS * math.sqrt(n)).reciprocal_().mul_(math.sqrt(n)).to(x.dtype)
-        y = x * s
-        ctx.save_for_backward(y, s, norm.clamp_min_(1e-30).mul_(math.sqrt(n)).to(x.dtype))  # the last: n ρ
+        d = torch.add(EPS, norm, alpha=1.0 / math.sqrt(n)).to(x.dtype)
+        y = x / d
+        ctx.save_for_backward(y, d, norm.clamp_min_(1e-30).mul_(math.sqrt(n)).to(x.dtype))  # the last: n ρ
         return y
 
     @staticmethod
     def backward(ctx: Any, g: Tensor) -> Tensor:
-        y, s, n_rho = ctx.saved_tensors
+        y, d, n_rho = ctx.saved_tensors
         coef = (g * y).sum(-1, keepdim=True).div_(n_rho)
-        return (g * s).addcmul_(y, coef, value=-1)
+        return (g / d).addcmul_(y, coef, value=-1)
 
 
 def pixel_norm(x: Tensor) -> Tensor:
@@ -172,9 +172,9 @@ def force_rows(w: Tensor) -> Tensor:
     An :func:`input_major` weight is scaled through its product matrix (a view); another layout is
     scaled in a copy and written back.
     """
-    wm = product_matrix(w)
-    r = wm.square().sum(0).div_(wm.shape[0]).sqrt_()
+    r = row_rms(w)
     s = (r + EPS).reciprocal_()
+    wm = product_matrix(w)
     wm.mul_(s.to(wm.dtype))
     if not wm._is_view():
         w.copy_(from_product_matrix(wm, w))
@@ -421,6 +421,7 @@ class CosineAttention(nn.Module):
         super().__init__()
         self.num_heads = num_heads
         self.t_attn = t_attn
+        self.sum_weights = mp_sum_weights(t_attn)
         self.fused = True  # False: the plain transcription (see MPConv)
         self.qkv = MPConv(channels, 3 * channels, 1, generator=generator)
         self.proj = MPConv(channels, channels, 1, generator=generator)
@@ -437,5 +438,5 @@ class CosineAttention(nn.Module):
         y = (a @ v).transpose(1, 2).reshape(B, W, C)
         if not self.fused:
             return mp_sum(x, self.proj(y), t=self.t_attn)
-        alpha, beta = mp_sum_weights(self.t_attn)  # MP-sum as one add, β riding on the projection's gain
+        alpha, beta = self.sum_weights  # MP-sum as one add, β riding on the projection's gain
         return torch.add(self.proj(y, gain=beta), x, alpha=alpha)

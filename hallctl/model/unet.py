@@ -36,6 +36,7 @@ T_ATTN = 0.3  # attention balance t_attn
 T_CAT = 0.5  # skip/main concat balance
 T_LABEL = 0.5  # noise/label embedding balance
 CLIP_ACT = 256.0  # activation clip
+ALPHA_RES, BETA_RES = mp_sum_weights(T_RES)  # MP-sum(main, r; t_res) = α main + β r
 
 
 class Block(nn.Module):
@@ -104,8 +105,7 @@ class Block(nn.Module):
             r = F.dropout(r, p=self.dropout)
         main = project(x) if self.flavor == "dec" else x  # decoder: the skip path is projected last
         if self.fused:  # MP-sum as one add, its weight β of the residual folded into conv_res1's gain
-            alpha, beta = mp_sum_weights(T_RES)
-            x = torch.add(self.conv_res1(r, gain=beta / SILU_RMS, silu=silu_in_conv), main, alpha=alpha)
+            x = torch.add(self.conv_res1(r, gain=BETA_RES / SILU_RMS, silu=silu_in_conv), main, alpha=ALPHA_RES)
         else:
             x = mp_sum(main, self.conv_res1(r), t=T_RES)
         if self.attn is not None:
