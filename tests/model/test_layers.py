@@ -12,8 +12,10 @@ import torch
 
 from hallctl.model.layers import (
     EPS,
+    NARROW,
     Conv3,
     CosineAttention,
+    HeadAttention,
     MPConv,
     MPFourier,
     NormalizedConv,
@@ -78,16 +80,24 @@ def test_mp_conv_keeps_unit_rms_and_uses_gain(kernel, g):
     assert torch.count_nonzero(layer(x, gain=torch.zeros([]))) == 0
 
 
-def test_conv3_is_conv1d_in_channels_last_layout(g):
+# out ≤ NARROW: ∂x by the adjoint convolution; out > NARROW: by fold3(∂y Mᵀ)
+@pytest.mark.parametrize("out", [4, NARROW + 3])
+@pytest.mark.parametrize("silu", [False, True])
+def test_conv3_is_conv1d_in_channels_last_layout(out, silu, g):
     x = torch.randn(3, 7, 5, generator=g, dtype=torch.float64, requires_grad=True)
-    w = torch.randn(4, 5, 3, generator=g, dtype=torch.float64, requires_grad=True)
-    expected = torch.nn.functional.conv1d(x.transpose(1, 2), w, padding=1).transpose(1, 2)
-    torch.testing.assert_close(Conv3.apply(x, w), expected)
-    assert torch.autograd.gradcheck(Conv3.apply, (x, w))
-    assert torch.autograd.gradcheck(Conv3.apply, (x.detach(), w))  # weight gradient alone (the stem)
+    w = torch.randn(out, 5, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    conv = lambda x, w: Conv3.apply(x, w, silu)  # noqa: E731
+    act = torch.nn.functional.silu if silu else (lambda v: v)
+    expected = torch.nn.functional.conv1d(act(x).transpose(1, 2), w, padding=1).transpose(1, 2)
+    torch.testing.assert_close(conv(x, w), expected)
+    G = torch.randn_like(expected)
+    torch.testing.assert_close(torch.autograd.grad((conv(x, w) * G).sum(), (x, w)),
+                               torch.autograd.grad((expected * G).sum(), (x, w)))
+    assert torch.autograd.gradcheck(conv, (x, w))
+    assert torch.autograd.gradcheck(conv, (x.detach(), w))  # weight gradient alone (the stem)
     # width 1: both neighbours are padding
     one = x[:, :1].detach().requires_grad_(True)
-    assert torch.autograd.gradcheck(Conv3.apply, (one, w))
+    assert torch.autograd.gradcheck(conv, (one, w))
 
 
 def test_mp_fourier_has_unit_rms_for_any_input(g):
@@ -153,7 +163,7 @@ def test_forced_weight_normalization_after_one_training_forward(fused, layout, g
     torch.testing.assert_close(norms, torch.full((8,), math.sqrt(36)), rtol=2e-4, atol=0)
 
 
-@pytest.mark.parametrize("shape", [(5, 4, 3), (5, 4, 1), (5, 4)])
+@pytest.mark.parametrize("shape", [(5, 4, 3), (NARROW + 3, 4, 3), (5, 4, 1), (5, 4)])
 @pytest.mark.parametrize("learned_gain", [False, True])
 @pytest.mark.parametrize("layout", ["input-major", "contiguous"])
 def test_normalized_conv_is_the_conv_of_the_normalized_weight(shape, learned_gain, layout, g):
@@ -229,6 +239,23 @@ def test_fused_and_plain_blocks_agree_in_values_and_gradients(g, flavor, dropout
     torch.testing.assert_close(y1, y2, rtol=1e-5, atol=1e-5)
     for a, b in zip(g1 + w1, g2 + w2, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_head_attention_is_softmax_attention_per_head_with_its_exact_gradient(g):
+    y = torch.randn(2, 5, 3, 3, 4, dtype=torch.float64, generator=g).requires_grad_()  # (B, W, h, 3, d)
+
+    def plain(y):
+        q, k, v = y.permute(0, 2, 3, 1, 4).unbind(2)  # (B, h, W, d)
+        a = torch.softmax(q @ k.transpose(-1, -2) / 2.0, dim=-1)  # 1/√d, d = 4
+        return (a @ v).transpose(1, 2).reshape(2, 5, 12)
+
+    torch.testing.assert_close(HeadAttention.apply(y), plain(y))
+    assert torch.autograd.gradcheck(HeadAttention.apply, (y,))
+    G = torch.randn(2, 5, 12, dtype=torch.float64, generator=g)
+    (got,) = torch.autograd.grad((HeadAttention.apply(y) * G).sum(), y)
+    (expected,) = torch.autograd.grad((plain(y) * G).sum(), y)
+    torch.testing.assert_close(got, expected)
+    assert got.is_contiguous()  # in y's own layout, for the pixel norm's backward
 
 
 def test_eval_cache_follows_weight_changes(g):
