@@ -129,7 +129,8 @@ def _type_name(tp: Any) -> str:
 def _coerce(value: Any, tp: Any, key: str, where: str) -> Any:
     """Check ``value`` against the annotation ``tp`` (TOML ints are accepted as floats)."""
     origin = typing.get_origin(tp)
-    bad = ProjectError(f"{where}{key} = {value!r} must be of type {_type_name(tp)}; fix it in the project file")
+    bad = ProjectError(f"{where}{key} = {value!r} must be of type {_type_name(tp)}; "
+                       "fix it in the project file or the --set option")
     if tp is bool:
         if not isinstance(value, bool):
             raise bad
