@@ -248,7 +248,7 @@ class Trainer:
                 self.nimg + B, lr_ref=s.lr_ref, lr_ref_nimg=s.lr_ref_nimg, lr_rampup_nimg=s.lr_rampup_nimg
             )
             if math.isfinite(grad_norm):
-                if s.grad_clip:
+                if s.grad_clip and grad_norm > s.grad_clip:  # below the limit the scaling is 1: skip its pass
                     torch.nn.utils.clip_grads_with_norm_(self.params, s.grad_clip, norm)
                 for group in self.opt.param_groups:
                     group["lr"] = self.lr

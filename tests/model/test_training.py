@@ -336,3 +336,32 @@ def test_cuda_training_learns_and_resumes(tmp_path, tiny_cfg, profiles):
     assert float(rows[-1]["val_raw"]) < 0.8 * float(rows[0]["val_raw"])
     net, _ = load_model(tmp_path / "ema-0.1.safetensors", device="cuda")
     assert torch.isfinite(net(torch.randn(2, 3, 16, device="cuda"), 0.5)).all()
+
+
+@pytest.mark.parametrize("limit_factor", [0.5, 2.0])
+def test_gradients_are_clipped_to_the_limit_and_untouched_below_it(tmp_path, tiny_cfg, profiles, limit_factor):
+    """train.grad_clip scales the gradients to the limit when their norm exceeds it; below the limit the step
+    skips the scaling pass, and Adam sees the gradients as the backward left them."""
+    from hallctl.model.loop import Trainer
+
+    def trainer(clip: float) -> Trainer:
+        run = tmp_path / f"clip{clip:g}"
+        run.mkdir()
+        return Trainer(profiles, None, None, None, cfg=tiny_cfg, settings=tiny_settings(grad_clip=clip),
+                       run_dir=run, dataset_meta={}, device=torch.device("cpu"), amp_dtype=None, report=Recorder())
+
+    probe = trainer(0.0)
+    probe.opt.step = lambda: None  # keep the gradients as the backward left them
+    _, norm = probe.train_step()
+    raw = [p.grad.clone() for p in probe.params]
+    limit = limit_factor * norm
+    clipped = trainer(limit)
+    clipped.opt.step = lambda: None
+    _, reported = clipped.train_step()
+    assert reported == pytest.approx(norm, rel=1e-6)  # the norm before clipping
+    after = torch.nn.utils.get_total_norm([p.grad for p in clipped.params]).item()
+    if limit < norm:
+        assert after == pytest.approx(limit, rel=1e-5)
+    else:
+        for g, r in zip((p.grad for p in clipped.params), raw, strict=True):
+            assert torch.equal(g, r)
