@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Every GPU measurement of the benchmarks, in one run that fits a 10-minute slot on one GPU:
+#   1. bench_train.py, small configuration: the research code, the plain transcription and hallctl
+#      eager/compiled in fp32 and bf16, interleaved, samples/s and peak memory (timeout 300 s);
+#   2. bench_train.py, the medium project's network (25.3 M parameters, 128 points), batch 256,
+#      eager (timeout 120 s);
+#   3. bench_sample.py, tiny network, 256 posterior samples (timeout 120 s).
+# Each part's output goes to OUT_DIR/<part>.txt; a part that runs out of time is reported and the
+# next one runs. Exit status: 0 when every part finished.
+#
+# usage: bash benchmarks/gpu_check.sh [OUT_DIR]      (default: gpu-check)
+# The project need not be installed (the checkout is put on PYTHONPATH). The research code's rows
+# need ../shared/peer/upstream_edm2.py beside the checkout, or HALLCTL_PEER naming that file.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+out=${1:-gpu-check}
+python=${PYTHON:-python3}
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+"$python" - <<'EOF' || exit 1
+import sys
+try:
+    import torch
+except ImportError:
+    sys.exit("error: this python cannot import torch; set PYTHON to the interpreter that has it")
+if not torch.cuda.is_available():
+    sys.exit("error: torch sees no CUDA device; run benchmarks/gpu_check.sh on a machine with a GPU")
+EOF
+mkdir -p "$out" || exit 1
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv >"$out/gpu.txt" 2>&1 || true
+
+failed=0
+part() {  # part NAME SECONDS COMMAND...
+    local name=$1 seconds=$2 status
+    shift 2
+    echo "== $name (at most ${seconds} s): $*"
+    timeout "$seconds" "$@" 2>&1 | tee "$out/$name.txt"
+    status=${PIPESTATUS[0]}
+    if [ "$status" -ne 0 ]; then
+        echo "== $name: $([ "$status" -eq 124 ] && echo "out of time after ${seconds} s" || echo "exit status $status")"
+        failed=1
+    fi
+}
+part train-small 300 "$python" benchmarks/bench_train.py --device cuda --compile --rounds 5 --steps 10
+part train-medium 120 "$python" benchmarks/bench_train.py --device cuda --config configs/medium.toml --batch 256 \
+    --rounds 3 --steps 5
+part sample-tiny 120 "$python" benchmarks/bench_sample.py --device cuda --config tiny --samples 256
+exit "$failed"
