@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Every GPU measurement of the benchmarks, in one run that fits a 10-minute slot on one GPU:
+# Every GPU measurement of the benchmarks, in one run that fits a 10-minute slot on one GPU (540 s
+# of timeouts in all):
 #   1. bench_train.py, small configuration: the research code, the plain transcription and hallctl
-#      eager/compiled in fp32 and bf16, interleaved, samples/s and peak memory (timeout 300 s);
-#   2. bench_train.py, the medium project's network (25.3 M parameters, 128 points), batch 256,
-#      eager (timeout 120 s);
-#   3. bench_sample.py, tiny network, 256 posterior samples (timeout 120 s).
+#      in fp32 and bf16, interleaved, samples/s and peak memory (timeout 90 s);
+#   2. the same with the compiled variants added (timeout 270 s: compiling takes minutes; part 1's
+#      figures survive if this part runs out of time);
+#   3. bench_train.py, the medium project's network (25.3 M parameters, 128 points), batch 256,
+#      eager (timeout 90 s);
+#   4. bench_sample.py, tiny network, 256 posterior samples (timeout 90 s).
 # Each part's output goes to OUT_DIR/<part>.txt; a part that runs out of time is reported and the
 # next one runs. Exit status: 0 when every part finished.
 #
@@ -40,8 +43,9 @@ part() {  # part NAME SECONDS COMMAND...
         failed=1
     fi
 }
-part train-small 300 "$python" benchmarks/bench_train.py --device cuda --compile --rounds 5 --steps 10
-part train-medium 120 "$python" benchmarks/bench_train.py --device cuda --config configs/medium.toml --batch 256 \
+part train-small 90 "$python" benchmarks/bench_train.py --device cuda --rounds 5 --steps 10
+part train-small-compile 270 "$python" benchmarks/bench_train.py --device cuda --compile --rounds 5 --steps 10
+part train-medium 90 "$python" benchmarks/bench_train.py --device cuda --config configs/medium.toml --batch 256 \
     --rounds 3 --steps 5
-part sample-tiny 120 "$python" benchmarks/bench_sample.py --device cuda --config tiny --samples 256
+part sample-tiny 90 "$python" benchmarks/bench_sample.py --device cuda --config tiny --samples 256
 exit "$failed"
