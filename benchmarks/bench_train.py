@@ -56,6 +56,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import torch
 
@@ -84,16 +85,21 @@ class Workload:
     cfg: ModelConfig
     batch: int
     length: int
+    params: int  # hallctl's network
 
     @classmethod
     def load(cls, config: str, batch: int) -> Workload:
         """``small`` (the default configuration at 64 points), or a project file's [model] section at its
-        normalized length (the simulation grid when ``normalize.resolution`` is 0)."""
+        normalized length (the simulation grid when ``normalize.resolution`` is 0). Raises HallctlError
+        for a project file that does not load or a network that does not fit the length."""
         if config == "small":
-            return cls("small", ModelConfig(), batch, 64)
-        project = load_project(config)
-        length = project.normalize.resolution or project.simulation.num_cells
-        return cls(Path(config).stem, model_config(project), batch, length)
+            name, cfg, length = "small", ModelConfig(), 64
+        else:
+            project = load_project(config)
+            name, cfg = Path(config).stem, model_config(project)
+            length = project.normalize.resolution or project.simulation.num_cells
+        params = sum(p.numel() for p in build_precond(cfg, ROWS, length).parameters())
+        return cls(name, cfg, batch, length, params)
 
 
 class ResearchCode:
@@ -232,10 +238,9 @@ def peak_memory_mib(work: Workload, config: str, label: str) -> float:
 
 
 def bench(work: Workload, config: str, device: torch.device, rounds: int, steps: int, compile: bool) -> None:
-    params = sum(p.numel() for p in build_precond(work.cfg, ROWS, work.length).parameters())
     name = torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or platform.machine()
     print(f"device {device} ({name}), torch {torch.__version__}, threads {torch.get_num_threads()}")
-    print(f"{work.name} config: {params / 1e6:.2f} M parameters, batch {work.batch}, "
+    print(f"{work.name} config: {work.params / 1e6:.2f} M parameters, batch {work.batch}, "
           f"{ROWS} rows x {work.length} points")
     variants, memory = {}, {}
     for label, build in make_variants(work, device, compile).items():  # setup and warm-up (and compilation)
@@ -278,6 +283,12 @@ def bench(work: Workload, config: str, device: torch.device, rounds: int, steps:
               f"the research code's {ref:.1f} samples/s in this run (goal >= 1.5x, stretch 2x)")
 
 
+def fail(message: str) -> NoReturn:
+    """One line on stderr, exit status 2 (as for a bad option)."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="all", choices=["cpu", "cuda", "all"])
@@ -292,10 +303,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    for option in ("rounds", "steps", "batch"):
+        if getattr(args, option) < 1:
+            fail(f"--{option} {getattr(args, option)} must be at least 1")
     try:
         work = Workload.load(args.config, args.batch)
     except HallctlError as exc:
-        sys.exit(f"error: {exc}")
+        fail(str(exc))
     if args.memory_probe:
         memory_probe(work, args.memory_probe, torch.device(args.device))
         return

@@ -9,17 +9,25 @@
 #      eager (timeout 90 s);
 #   4. bench_sample.py, tiny network, 256 posterior samples (timeout 90 s).
 # Each part's output goes to OUT_DIR/<part>.txt; a part that runs out of time is reported and the
-# next one runs. Exit status: 0 when every part finished.
+# next one runs. Exit status: 0 when every part finished, 1 when one did not, 2 when none could start.
 #
 # usage: bash benchmarks/gpu_check.sh [OUT_DIR]      (default: gpu-check)
 # The project need not be installed (the checkout is put on PYTHONPATH). The research code's rows
 # need ../shared/peer/upstream_edm2.py beside the checkout, or HALLCTL_PEER naming that file.
 set -uo pipefail
-cd "$(dirname "$0")/.." || exit 1
-out=${1:-gpu-check}
+if [ $# -gt 1 ]; then
+    echo "error: one argument at most (the output folder); usage: bash benchmarks/gpu_check.sh [OUT_DIR]" >&2
+    exit 2
+fi
+out=$(realpath -m "${1:-gpu-check}")
+cd "$(dirname "$0")/.." || exit 2
 python=${PYTHON:-python3}
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-"$python" - <<'EOF' || exit 1
+if ! command -v "$python" >/dev/null; then
+    echo "error: no python command '$python'; set PYTHON to the interpreter that has torch" >&2
+    exit 2
+fi
+"$python" - <<'EOF' || exit 2
 import sys
 try:
     import torch
@@ -28,7 +36,7 @@ except ImportError:
 if not torch.cuda.is_available():
     sys.exit("error: torch sees no CUDA device; run benchmarks/gpu_check.sh on a machine with a GPU")
 EOF
-mkdir -p "$out" || exit 1
+mkdir -p "$out" || exit 2
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv >"$out/gpu.txt" 2>&1 || true
 
 failed=0
